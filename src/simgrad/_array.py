@@ -1,0 +1,152 @@
+"""Input checks and conversion shared by every layer.
+
+Everything user-facing funnels arrays through :func:`as_tensor` (numpy, torch, xarray or
+nested lists in, a floating torch tensor out) and :func:`check_pair` (validates a reference
+and a candidate representation together and flattens ``(time, conditions, units)`` to
+``(time * conditions, units)``, time-major).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+DEFAULT_DTYPE = torch.float64
+
+__all__ = ["DEFAULT_DTYPE", "Pair", "as_tensor", "check_pair", "flatten_time"]
+
+
+def _describe(x: Any) -> str:
+    shape = getattr(x, "shape", None)
+    return f"{type(x).__name__} of shape {tuple(shape)}" if shape is not None else type(x).__name__
+
+
+def as_tensor(
+    x: Any,
+    name: str = "X",
+    *,
+    dtype: torch.dtype | None = None,
+    device: torch.device | str | None = None,
+    check_finite: bool = True,
+) -> torch.Tensor:
+    """Convert ``x`` to a floating torch tensor, refusing anything that is not real numbers.
+
+    Torch tensors keep their dtype (and autograd graph) unless ``dtype`` is given; everything
+    else becomes ``float64``. Raises ``TypeError`` for complex, boolean-free object or string
+    data and ``ValueError`` for NaN or infinite values.
+
+    >>> as_tensor([[1, 2], [3, 4]]).dtype
+    torch.float64
+    """
+    if hasattr(x, "dims") and hasattr(x, "values") and not isinstance(x, torch.Tensor):
+        x = x.values  # xarray.DataArray
+    if isinstance(x, torch.Tensor):
+        t = x
+        if t.is_complex():
+            raise TypeError(f"{name} must hold real numbers, got a complex tensor ({t.dtype}).")
+        if not t.is_floating_point():
+            t = t.to(dtype or DEFAULT_DTYPE)
+    else:
+        try:
+            arr = np.asarray(x)
+        except Exception as exc:  # pragma: no cover - exotic inputs
+            raise TypeError(f"{name} could not be read as an array: {exc}") from None
+        if arr.dtype == object or arr.dtype.kind in "USVOMm":
+            raise TypeError(
+                f"{name} must be a numeric array, got dtype {arr.dtype} ({_describe(x)})."
+            )
+        if arr.dtype.kind == "c":
+            raise TypeError(f"{name} must hold real numbers, got complex dtype {arr.dtype}.")
+        t = torch.as_tensor(np.ascontiguousarray(arr, dtype=np.float64))
+    if dtype is not None and t.dtype != dtype:
+        t = t.to(dtype)
+    if device is not None:
+        t = t.to(device)
+    if check_finite and not bool(torch.isfinite(t.detach()).all()):
+        n_bad = int((~torch.isfinite(t.detach())).sum())
+        raise ValueError(f"{name} contains {n_bad} NaN or infinite value(s); clean or impute them.")
+    return t
+
+
+def flatten_time(x: torch.Tensor) -> torch.Tensor:
+    """``(..., time, conditions, units)`` → ``(..., time*conditions, units)``, time-major.
+
+    Row ``t*C + c`` holds time ``t`` of condition ``c``, as in the paper's code.
+    """
+    return x.reshape(*x.shape[:-3], x.shape[-3] * x.shape[-2], x.shape[-1])
+
+
+@dataclass(frozen=True)
+class Pair:
+    """A validated (reference, candidate) pair, flattened to ``(..., samples, units)``.
+
+    ``n_conditions`` is the condition count when the inputs were ``(time, conditions, units)``
+    (so that condition ``c`` owns rows ``c, c + C, c + 2C, ...``), else ``None``.
+    """
+
+    X: torch.Tensor
+    Y: torch.Tensor
+    n_conditions: int | None
+
+
+def check_pair(
+    X: Any,
+    Y: Any,
+    *,
+    batch_ndim: int = 0,
+    dtype: torch.dtype | None = None,
+    device: torch.device | str | None = None,
+    min_samples: int = 2,
+) -> Pair:
+    """Validate and align two representations.
+
+    ``batch_ndim`` is the number of leading batch dimensions of the candidate ``Y``; the
+    reference ``X`` either has the same batch dimensions (broadcastable) or none. After the
+    batch dimensions each input is ``(samples, units)`` or ``(time, conditions, units)``.
+    """
+    if not isinstance(batch_ndim, int) or batch_ndim < 0:
+        raise ValueError(f"batch_ndim must be a non-negative integer, got {batch_ndim!r}.")
+    x = as_tensor(X, "X", device=device)
+    y = as_tensor(Y, "Y", device=device)
+    target = dtype
+    if target is None:
+        # Promote to the wider of the two floating dtypes (float64 wins).
+        target = torch.promote_types(x.dtype, y.dtype)
+    x, y = x.to(target), y.to(target)
+    if y.device != x.device:
+        y = y.to(x.device)
+    core = y.ndim - batch_ndim
+    if core not in (2, 3):
+        raise ValueError(
+            f"Y must have shape (samples, units) or (time, conditions, units) after "
+            f"{batch_ndim} batch dimension(s); got {y.ndim}-D shape {tuple(y.shape)}."
+        )
+    x_batch = x.ndim - core
+    if x_batch < 0 or (x_batch > 0 and x_batch != batch_ndim):
+        raise ValueError(
+            f"X must be {core}-D like Y (or carry Y's {batch_ndim} batch dimension(s)); "
+            f"got {x.ndim}-D shape {tuple(x.shape)} against Y {tuple(y.shape)}."
+        )
+    xs, ys = x.shape[x.ndim - core :], y.shape[batch_ndim:]
+    if xs[:-1] != ys[:-1]:
+        what = "samples" if core == 2 else "(time, conditions)"
+        raise ValueError(
+            f"X and Y must have the same {what}: X is {tuple(xs)}, Y is {tuple(ys)}; "
+            "only their unit counts may differ."
+        )
+    if min(xs[-1], ys[-1]) == 0:
+        raise ValueError(f"X and Y must have at least one unit; got X {tuple(xs)}, Y {tuple(ys)}.")
+    n_cond = None
+    if core == 3:
+        n_cond = int(xs[1])
+        x, y = flatten_time(x), flatten_time(y)
+    n = x.shape[-2]
+    if n < min_samples:
+        raise ValueError(
+            f"X and Y need at least {min_samples} samples, got {n}; a similarity between "
+            "representations of fewer samples is undefined."
+        )
+    return Pair(x, y, n_cond)

@@ -1,0 +1,25 @@
+"""The measure library: pure torch functions registered under standardized names.
+
+Importing this package registers every family. Add a family by creating a module that calls
+:func:`~simgrad.measures.registry.register` and listing it in ``_FAMILIES`` below.
+"""
+
+from importlib import import_module
+
+from .registry import (
+    Card,
+    Measure,
+    aliases,
+    card,
+    lookup,
+    measure,
+    measures,
+    score,
+)
+
+_FAMILIES = ("cka", "shape", "cca", "ensd", "regression")
+
+for _mod in _FAMILIES:
+    import_module(f"{__name__}.{_mod}")
+
+__all__ = ["Card", "Measure", "aliases", "card", "lookup", "measure", "measures", "score"]

@@ -1,0 +1,267 @@
+"""Centered kernel alignment (CKA) with linear or RBF kernels and three HSIC estimators.
+
+For centred X̃ (n×p), Ỹ (n×q) and kernels K, L (n×n):
+
+- ``hsic=gretton`` (biased):   CKA = ⟨HKH, HLH⟩ / (‖HKH‖ ‖HLH‖); for the linear kernel
+  ``= ‖X̃ᵀỸ‖²_F / (‖X̃ᵀX̃‖_F ‖ỸᵀỸ‖_F)`` (Kornblith et al. 2019).
+- ``hsic=song`` (unbiased U-statistic, Song et al. 2012): with K₀, L₀ the kernels with
+  zeroed diagonals, HSIC_u = [tr(K₀L₀) + 1ᵀK₀1·1ᵀL₀1/((n−1)(n−2)) − 2/(n−2)·1ᵀK₀L₀1] /
+  (n(n−3)), and CKA_u = HSIC_u(K,L) / √(HSIC_u(K,K)·HSIC_u(L,L)). Needs n ≥ 4.
+- ``hsic=lange``: double-centre, zero the diagonal, then take the cosine.
+
+The linear kernel is computed in feature space (d×d products, O(n·d²)) when samples
+outnumber units and in sample space (n×n Grams) otherwise; no n×n matrix is formed in the
+feature-space path. The RBF kernel is ``k(a, b) = exp(−‖a − b‖² / (2σ²))`` with
+σ = S × the median pairwise Euclidean distance between samples (of that representation),
+written ``kernel=(rbf-sigma=S)``.
+
+>>> import torch
+>>> X = torch.randn(100, 8, dtype=torch.float64)
+>>> round(float(cka_linear(X, X @ torch.linalg.qr(torch.randn(8, 8, dtype=X.dtype))[0])), 10)
+1.0
+"""
+
+from __future__ import annotations
+
+import logging
+
+import torch
+
+from .forms import register_similarity
+from .linalg import center, gram_feature
+from .registry import Param, alias
+
+__all__ = [
+    "cka_from_grams",
+    "cka_linear",
+    "hsic_from_grams",
+    "rbf_gram",
+    "set_algorithm",
+]
+
+log = logging.getLogger("simgrad.measures")
+
+_ALGORITHM = {"value": "auto"}
+
+
+def set_algorithm(value: str) -> str:
+    """Force ``"feature"`` or ``"sample"`` space for linear CKA, or ``"auto"`` (by shape).
+
+    Returns the previous setting.
+    """
+    if value not in ("auto", "feature", "sample"):
+        raise ValueError(f"algorithm must be 'auto', 'feature' or 'sample', got {value!r}.")
+    old = _ALGORITHM["value"]
+    _ALGORITHM["value"] = value
+    return old
+
+
+def choose_algorithm(n: int, p: int, q: int) -> str:
+    """Feature space when its flop count n·(pq + p² + q²) beats the Grams' n²·(p + q + 3)."""
+    forced = _ALGORITHM["value"]
+    if forced != "auto":
+        return forced
+    choice = "feature" if n * (p * q + p * p + q * q) <= n * n * (p + q + 3) else "sample"
+    log.debug("linear CKA on n=%d, p=%d, q=%d: %s-space algorithm", n, p, q, choice)
+    return choice
+
+
+def _fro2(a: torch.Tensor) -> torch.Tensor:
+    return (a * a).sum((-2, -1))
+
+
+def _tiny(t: torch.Tensor) -> float:
+    return torch.finfo(t.dtype).tiny
+
+
+def _hsic_song_terms(xy2, a, b, n):
+    """Unbiased HSIC (×n(n−3)) from ‖X̃ᵀỸ‖², and the row norms a_i=‖x̃_i‖², b_i=‖ỹ_i‖²."""
+    ab = (a * b).sum(-1)
+    return xy2 - ab + a.sum(-1) * b.sum(-1) / ((n - 1) * (n - 2)) - 2.0 / (n - 2) * ab
+
+
+def cka_linear(x: torch.Tensor, y: torch.Tensor, hsic: str = "gretton") -> torch.Tensor:
+    """Linear CKA of ``(..., n, p)`` and ``(..., n, q)`` with the given HSIC estimator."""
+    n, p, q = x.shape[-2], x.shape[-1], y.shape[-1]
+    if hsic == "song" and n < 4:
+        raise ValueError(f"The unbiased (song) HSIC needs at least 4 samples, got {n}.")
+    xc, yc = center(x), center(y)
+    if choose_algorithm(n, p, q) == "sample":
+        return cka_from_grams(xc @ xc.transpose(-1, -2), yc @ yc.transpose(-1, -2), hsic)
+    xy2 = _fro2(xc.transpose(-1, -2) @ yc)
+    xx2 = _fro2(gram_feature(xc))
+    yy2 = _fro2(gram_feature(yc))
+    if hsic == "gretton":
+        num, dx, dy = xy2, xx2, yy2
+    else:
+        a, b = (xc * xc).sum(-1), (yc * yc).sum(-1)
+        if hsic == "lange":
+            num = xy2 - (a * b).sum(-1)
+            dx = xx2 - (a * a).sum(-1)
+            dy = yy2 - (b * b).sum(-1)
+        elif hsic == "song":
+            num = _hsic_song_terms(xy2, a, b, n)
+            dx = _hsic_song_terms(xx2, a, a, n)
+            dy = _hsic_song_terms(yy2, b, b, n)
+        else:
+            raise ValueError(f"Unknown HSIC estimator {hsic!r}.")
+    den = (dx.clamp_min(_tiny(dx)) * dy.clamp_min(_tiny(dy))).sqrt()
+    return num / den
+
+
+def _double_center(k: torch.Tensor) -> torch.Tensor:
+    k = k - k.mean(-1, keepdim=True)
+    return k - k.mean(-2, keepdim=True)
+
+
+def _zero_diag(k: torch.Tensor) -> torch.Tensor:
+    n = k.shape[-1]
+    return k * (1 - torch.eye(n, dtype=k.dtype, device=k.device))
+
+
+def _u_center(k: torch.Tensor) -> torch.Tensor:
+    """Székely–Rizzo U-centring of a kernel matrix (zero diagonal)."""
+    n = k.shape[-1]
+    k0 = _zero_diag(k)
+    r = k0.sum(-1, keepdim=True)
+    s = r.sum(-2, keepdim=True)
+    kc = k0 - r / (n - 2) - r.transpose(-1, -2) / (n - 2) + s / ((n - 1) * (n - 2))
+    return _zero_diag(kc)
+
+
+def hsic_from_grams(k: torch.Tensor, l: torch.Tensor, hsic: str = "gretton") -> torch.Tensor:
+    """HSIC between two n×n kernel matrices (gretton: /(n−1)²; song: /(n(n−3)); lange: raw)."""
+    n = k.shape[-1]
+    if hsic == "gretton":
+        return (_double_center(k) * _double_center(l)).sum((-2, -1)) / (n - 1) ** 2
+    if hsic == "lange":
+        return (_zero_diag(_double_center(k)) * _zero_diag(_double_center(l))).sum((-2, -1))
+    if hsic == "song":
+        if n < 4:
+            raise ValueError(f"The unbiased (song) HSIC needs at least 4 samples, got {n}.")
+        return (_u_center(k) * _u_center(l)).sum((-2, -1)) / (n * (n - 3))
+    raise ValueError(f"Unknown HSIC estimator {hsic!r}.")
+
+
+def cka_from_grams(k: torch.Tensor, l: torch.Tensor, hsic: str = "gretton") -> torch.Tensor:
+    """CKA = HSIC(K, L) / √(HSIC(K, K)·HSIC(L, L)) for n×n kernel matrices."""
+    kxy = hsic_from_grams(k, l, hsic)
+    kxx = hsic_from_grams(k, k, hsic)
+    kyy = hsic_from_grams(l, l, hsic)
+    return kxy / (kxx.clamp_min(_tiny(kxx)) * kyy.clamp_min(_tiny(kyy))).sqrt()
+
+
+def sq_dists(x: torch.Tensor) -> torch.Tensor:
+    """Pairwise squared Euclidean distances between samples (rows), clamped at 0."""
+    sq = (x * x).sum(-1)
+    d = sq.unsqueeze(-1) + sq.unsqueeze(-2) - 2 * x @ x.transpose(-1, -2)
+    return _zero_diag(d.clamp_min(0))
+
+
+def rbf_gram(x: torch.Tensor, sigma: float) -> torch.Tensor:
+    """RBF kernel with bandwidth ``sigma`` × the median pairwise distance.
+
+    The median is taken over the n(n−1)/2 distinct pairs (σ² = sigma² × median of squared
+    distances, so no square root of a zero distance is ever differentiated).
+    """
+    xc = center(x)
+    d = sq_dists(xc)
+    n = x.shape[-2]
+    iu = torch.triu_indices(n, n, offset=1, device=x.device)
+    med = d[..., iu[0], iu[1]].median(-1).values
+    s2 = (sigma**2) * med.clamp_min(_tiny(med))
+    return torch.exp(-d / (2 * s2[..., None, None]))
+
+
+# ----------------------------------------------------------------------------- kernel param
+def _parse_kernel(text: str):
+    if text == "linear":
+        return ("linear", None)
+    if text.startswith("(rbf-sigma=") and text.endswith(")"):
+        s = float(text[len("(rbf-sigma=") : -1])
+        if not s > 0:
+            raise ValueError
+        return ("rbf", s)
+    raise ValueError
+
+
+def _fmt_kernel(value) -> str:
+    from .registry import format_number
+
+    kind, s = value
+    return "linear" if kind == "linear" else f"(rbf-sigma={format_number(s)})"
+
+
+KERNEL = Param(
+    "kernel",
+    kind="custom",
+    grid=(("linear", None), ("rbf", 0.5), ("rbf", 1.0), ("rbf", 2.0)),
+    parse_fn=_parse_kernel,
+    fmt_fn=_fmt_kernel,
+)
+HSIC = Param("hsic", kind="choice", choices=("gretton", "song", "lange"), grid=("gretton", "song", "lange"))
+
+
+def _build(kernel, hsic):
+    kind, sigma = kernel
+
+    def fn(x, y, n_conditions=None):
+        if kind == "linear":
+            return cka_linear(x, y, hsic)
+        return cka_from_grams(rbf_gram(x, sigma), rbf_gram(y, sigma), hsic)
+
+    return fn
+
+
+_EST = {
+    "gretton": "biased HSIC (Gretton et al. 2005)",
+    "song": "unbiased HSIC U-statistic (Song et al. 2012)",
+    "lange": "double-centred, zero-diagonal HSIC (Lange et al. 2023)",
+}
+
+
+def _card(values):
+    kind, sigma = values["kernel"]
+    hsic = values["hsic"]
+    linear = kind == "linear"
+    inv = ["permutation", "orthogonal", "translation"]
+    if linear:
+        inv.append("isotropic_scaling")
+    else:
+        inv.append("isotropic_scaling")  # σ scales with the median distance
+    kern = "linear kernel K = X̃X̃ᵀ" if linear else f"RBF kernel, σ = {sigma:g} × median distance"
+    return dict(
+        family="cka",
+        form="score",
+        description=f"centered kernel alignment, {kern}, {hsic} HSIC",
+        formula=(
+            "‖X̃ᵀỸ‖²_F / (‖X̃ᵀX̃‖_F ‖ỸᵀỸ‖_F)"
+            if linear and hsic == "gretton"
+            else "HSIC(K,L) / √(HSIC(K,K)·HSIC(L,L))"
+        ),
+        range=(0.0, 1.0) if hsic != "song" else (-1.0, 1.0),
+        metric=False,
+        symmetric=True,
+        differentiable=True,
+        invariances=tuple(inv),
+        estimator=_EST[hsic],
+        cost="O(n·d² ) feature space, or O(n²·d) when d > n" if linear else "O(n²·d + n²)",
+        references=(
+            "Kornblith et al. 2019, Similarity of neural network representations revisited",
+            "Gretton et al. 2005; Song et al. 2012; Lange et al. 2023"
+            if hsic != "gretton"
+            else "Gretton et al. 2005, Measuring statistical dependence with Hilbert-Schmidt norms",
+        ),
+    )
+
+
+register_similarity("cka", (KERNEL, HSIC), _build, _card, angular_metric=True)
+
+alias("cka", "cka-kernel=linear-hsic=gretton-score")
+alias("cka-angular_score", "cka-kernel=linear-hsic=gretton-angular_score")
+alias("cka-angular-score", "cka-kernel=linear-hsic=gretton-angular_score")
+alias("cka-distance=angular", "cka-kernel=linear-hsic=gretton-distance=angular")
+alias("cka-hsic_song", "cka-kernel=linear-hsic=song-score")
+alias("cka-debiased", "cka-kernel=linear-hsic=song-score")
+alias("cka-unbiased", "cka-kernel=linear-hsic=song-score")
+alias("cka-lange", "cka-kernel=linear-hsic=lange-score")

@@ -1,0 +1,60 @@
+"""Effective number of shared dimensions (ENSD, Giaffar et al. 2023).
+
+ENSD = tr(X̃ᵀỸỸᵀX̃)·tr(X̃ᵀX̃)·tr(ỸᵀỸ) / (tr((X̃ᵀX̃)²)·tr((ỸᵀỸ)²))
+     = CKA · √(PR_X · PR_Y),   PR = (tr C)² / tr(C²) the participation ratio.
+
+It counts dimensions, so it is not bounded by 1: ENSD(X, X) = PR_X.
+
+>>> import torch
+>>> X = torch.randn(500, 3, dtype=torch.float64)
+>>> 1.0 < float(ensd(X, X)) <= 3.0
+True
+"""
+
+from __future__ import annotations
+
+import torch
+
+from .linalg import center, gram_feature
+from .registry import Template, register
+
+__all__ = ["ensd", "participation_ratio"]
+
+
+def _fro2(a: torch.Tensor) -> torch.Tensor:
+    return (a * a).sum((-2, -1))
+
+
+def participation_ratio(x: torch.Tensor) -> torch.Tensor:
+    """(tr C)² / tr(C²) of the centred covariance."""
+    xc = center(x)
+    return _fro2(xc) ** 2 / _fro2(gram_feature(xc)).clamp_min(torch.finfo(x.dtype).tiny)
+
+
+def ensd(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """ENSD of ``(..., n, p)`` and ``(..., n, q)``."""
+    xc, yc = center(x), center(y)
+    tiny = torch.finfo(x.dtype).tiny
+    num = _fro2(xc.transpose(-1, -2) @ yc) * _fro2(xc) * _fro2(yc)
+    den = _fro2(gram_feature(xc)) * _fro2(gram_feature(yc))
+    return num / den.clamp_min(tiny)
+
+
+def _card(values):
+    return dict(
+        family="ensd",
+        form="score",
+        description="effective number of shared dimensions (CKA × √(PR_X PR_Y))",
+        formula="tr(X̃ᵀỸỸᵀX̃)·tr(X̃ᵀX̃)·tr(ỸᵀỸ) / (tr((X̃ᵀX̃)²)·tr((ỸᵀỸ)²))",
+        range=(0.0, float("inf")),
+        metric=False,
+        symmetric=True,
+        differentiable=True,
+        invariances=("permutation", "orthogonal", "isotropic_scaling", "translation"),
+        estimator="plug-in (in-sample)",
+        cost="O(n·d²)",
+        references=("Giaffar et al. 2023, The effective number of shared dimensions",),
+    )
+
+
+register(Template("ensd", "", (), lambda: (lambda x, y, n_conditions=None: ensd(x, y)), _card))

@@ -1,0 +1,176 @@
+"""Shared numerics for the measures: centering, stable nuclear norms, safe arccos and
+spectral functions of symmetric matrices with finite gradients at repeated eigenvalues.
+
+All functions take tensors shaped ``(..., samples, units)`` and broadcast over leading
+batch dimensions.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import torch
+
+__all__ = [
+    "angular_score",
+    "center",
+    "eps_for",
+    "gram_feature",
+    "nuclear_norm",
+    "pad_to_same_width",
+    "rank_tol",
+    "safe_arccos",
+    "safe_sqrt",
+    "sym_matrix_function",
+]
+
+
+def eps_for(dtype: torch.dtype) -> float:
+    """Clamp margin for arccos: ``1e-7`` in float64 (as the paper), ``1e-6`` in float32."""
+    return 1e-7 if dtype == torch.float64 else 1e-6
+
+
+def rank_tol(dtype: torch.dtype) -> float:
+    """Relative eigenvalue tolerance below which a direction counts as absent."""
+    return 1e-10 if dtype == torch.float64 else 1e-5
+
+
+def center(x: torch.Tensor) -> torch.Tensor:
+    """Subtract each unit's mean over samples: ``X̃ = X − 1 μᵀ``."""
+    return x - x.mean(dim=-2, keepdim=True)
+
+
+def pad_to_same_width(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Zero-pad the narrower of two ``(..., n, d)`` tensors with zero columns (netrep)."""
+    p, q = x.shape[-1], y.shape[-1]
+    if p < q:
+        x = torch.nn.functional.pad(x, (0, q - p))
+    elif q < p:
+        y = torch.nn.functional.pad(y, (0, p - q))
+    return x, y
+
+
+def safe_sqrt(x: torch.Tensor, floor: float = 0.0) -> torch.Tensor:
+    """``sqrt(max(x, floor))`` whose gradient is 0 (not inf) where ``x <= floor``."""
+    pos = x > floor
+    safe = torch.where(pos, x, torch.ones_like(x))
+    return torch.where(pos, safe.sqrt(), torch.full_like(x, math.sqrt(floor)))
+
+
+class _SafeArccos(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, s):  # type: ignore[override]
+        ctx.save_for_backward(s)
+        return torch.arccos(s.clamp(-1.0, 1.0))
+
+    @staticmethod
+    def backward(ctx, grad):  # type: ignore[override]
+        (s,) = ctx.saved_tensors
+        lim = 1 - eps_for(s.dtype)
+        sc = s.clamp(-lim, lim)
+        return -grad / torch.sqrt(1 - sc * sc)
+
+
+def safe_arccos(s: torch.Tensor) -> torch.Tensor:
+    """``arccos(s)`` whose value is exact (s clipped to [−1, 1]) and whose slope is that of
+    ``s`` clamped to ``[−1 + ε, 1 − ε]``, so it stays finite as ``Y → X``.
+
+    This is the paper's clamp fix applied to the derivative only, so identical inputs still
+    give an angle of exactly 0.
+    """
+    return _SafeArccos.apply(s)
+
+
+def angular_score(s: torch.Tensor) -> torch.Tensor:
+    """The paper's angular score ``1 − (2/π)·arccos(s)``; 1 for identical inputs."""
+    return 1 - (2 / math.pi) * safe_arccos(s)
+
+
+def gram_feature(x: torch.Tensor) -> torch.Tensor:
+    """``Xᵀ X`` for ``(..., n, d)`` input (the d×d feature-space Gram)."""
+    return x.transpose(-1, -2) @ x
+
+
+def nuclear_norm(a: torch.Tensor) -> torch.Tensor:
+    """Sum of singular values of the last two dimensions.
+
+    Uses ``svdvals``: its gradient is the polar factor ``U Vᵀ``, finite even for repeated
+    or zero singular values (unlike ``eigh`` of ``AᵀA`` or a full ``svd`` with U, V used).
+    """
+    return torch.linalg.svdvals(a).sum(-1)
+
+
+class _SymMatrixFunction(torch.autograd.Function):
+    """``f(A) = V f(Λ) Vᵀ`` for symmetric A, with the Daleckii–Krein derivative.
+
+    The backward uses divided differences ``(f(λi) − f(λj)) / (λi − λj)`` and ``f'(λi)``
+    where eigenvalues (nearly) coincide, so repeated or zero eigenvalues give finite
+    gradients (plain ``eigh`` backward divides by ``λi − λj``).
+    """
+
+    @staticmethod
+    def forward(ctx, a, f, fprime):  # type: ignore[override]
+        lam, v = torch.linalg.eigh(a)
+        flam = f(lam)
+        ctx.save_for_backward(lam, v, flam)
+        ctx.fprime = fprime
+        return (v * flam.unsqueeze(-2)) @ v.transpose(-1, -2)
+
+    @staticmethod
+    def backward(ctx, grad):  # type: ignore[override]
+        lam, v, flam = ctx.saved_tensors
+        fp = ctx.fprime(lam)
+        dl = lam.unsqueeze(-1) - lam.unsqueeze(-2)
+        df = flam.unsqueeze(-1) - flam.unsqueeze(-2)
+        scale = lam.abs().amax(-1, keepdim=True).unsqueeze(-1).clamp_min(1e-300)
+        close = dl.abs() <= 1e3 * torch.finfo(lam.dtype).eps * scale
+        safe_dl = torch.where(close, torch.ones_like(dl), dl)
+        avg_fp = 0.5 * (fp.unsqueeze(-1) + fp.unsqueeze(-2))
+        phi = torch.where(close, avg_fp, df / safe_dl)
+        g = 0.5 * (grad + grad.transpose(-1, -2))
+        inner = v.transpose(-1, -2) @ g @ v
+        return v @ (phi * inner) @ v.transpose(-1, -2), None, None
+
+
+def sym_matrix_function(
+    a: torch.Tensor,
+    f: Callable[[torch.Tensor], torch.Tensor],
+    fprime: Callable[[torch.Tensor], torch.Tensor],
+) -> torch.Tensor:
+    """Apply a scalar function to the eigenvalues of symmetric ``a`` (batched).
+
+    ``f`` and ``fprime`` (its derivative) act elementwise on eigenvalues and must be finite
+    everywhere (clip before powers). Gradients are finite at repeated eigenvalues.
+
+    >>> a = torch.eye(3, dtype=torch.float64) * 4
+    >>> sym_matrix_function(a, torch.sqrt, lambda x: 0.5 / x.sqrt()).diagonal()
+    tensor([2., 2., 2.], dtype=torch.float64)
+    """
+    return _SymMatrixFunction.apply(a, f, fprime)
+
+
+def inv_sqrt_psd(c: torch.Tensor, rtol: float | None = None) -> torch.Tensor:
+    """Pseudo-inverse square root of a PSD matrix: ``λ^(-1/2)`` above ``rtol·λ_max``, else 0."""
+    tol = rank_tol(c.dtype) if rtol is None else rtol
+    cut = tol * c.diagonal(dim1=-2, dim2=-1).sum(-1).clamp_min(torch.finfo(c.dtype).tiny)
+    cut = cut.unsqueeze(-1)
+
+    def f(lam: torch.Tensor) -> torch.Tensor:
+        keep = lam > cut
+        return torch.where(keep, torch.where(keep, lam, torch.ones_like(lam)).rsqrt(), 0 * lam)
+
+    def fp(lam: torch.Tensor) -> torch.Tensor:
+        keep = lam > cut
+        safe = torch.where(keep, lam, torch.ones_like(lam))
+        return torch.where(keep, -0.5 * safe.pow(-1.5), 0 * lam)
+
+    return sym_matrix_function(c, f, fp)
+
+
+def effective_rank(c: torch.Tensor, rtol: float | None = None) -> torch.Tensor:
+    """Number of eigenvalues of PSD ``c`` above ``rtol`` × its trace (no gradient)."""
+    tol = rank_tol(c.dtype) if rtol is None else rtol
+    lam = torch.linalg.eigvalsh(c.detach())
+    cut = tol * lam.clamp_min(0).sum(-1, keepdim=True).clamp_min(torch.finfo(c.dtype).tiny)
+    return (lam > cut).sum(-1).to(c.dtype)

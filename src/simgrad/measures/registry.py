@@ -1,0 +1,448 @@
+"""Measure names → callables and cards.
+
+Names follow the standardized grammar of the similarity-repository project::
+
+    family-param=value-...-form         e.g.  cka-kernel=linear-hsic=gretton-score
+
+Tokens are separated by ``-``; a value that itself holds dashes is wrapped in parentheses
+(``kernel=(rbf-sigma=1)``). Parameter values are *parsed*, not matched as text: numbers are
+written canonically (``alpha=1.0`` → ``alpha=1``, ``lambda=1e2`` → ``lambda=100``; see
+:func:`format_number`) and parameters may be given in any order. A family registers one
+:class:`Template` per output form; the canonical name is ``family``, then the parameters in
+the template's order, then the form tokens.
+"""
+
+from __future__ import annotations
+
+import difflib
+import fnmatch
+import itertools
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from .._array import Pair, check_pair
+
+__all__ = [
+    "Card",
+    "Measure",
+    "Param",
+    "Template",
+    "alias",
+    "card",
+    "format_number",
+    "lookup",
+    "measure",
+    "measures",
+    "register",
+    "score",
+    "split_name",
+]
+
+INVARIANCES = (
+    "permutation",
+    "orthogonal",
+    "isotropic_scaling",
+    "translation",
+    "invertible_linear",
+)
+
+
+# ----------------------------------------------------------------------------- tokens
+def split_name(name: str) -> list[str]:
+    """Split a measure name at top-level dashes (dashes inside parentheses are kept).
+
+    >>> split_name("cka-kernel=(rbf-sigma=1)-hsic=gretton-score")
+    ['cka', 'kernel=(rbf-sigma=1)', 'hsic=gretton', 'score']
+    """
+    tokens, depth, cur = [], 0, []
+    for ch in name:
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth < 0:
+                raise ValueError(f"Unbalanced ')' in measure name {name!r}.")
+        if ch == "-" and depth == 0:
+            tokens.append("".join(cur))
+            cur = []
+        else:
+            cur.append(ch)
+    if depth != 0:
+        raise ValueError(f"Unbalanced '(' in measure name {name!r}.")
+    tokens.append("".join(cur))
+    if any(t == "" for t in tokens):
+        raise ValueError(f"Empty component in measure name {name!r} (doubled or trailing '-').")
+    return tokens
+
+
+def format_number(v: float) -> str:
+    """Canonical spelling of a numeric parameter: integers without a decimal point,
+    others in shortest round-trip form (``0.5``, ``1e-06``).
+
+    >>> format_number(1.0), format_number(100), format_number(0.25), format_number(1e-6)
+    ('1', '100', '0.25', '1e-06')
+    """
+    f = float(v)
+    if not math.isfinite(f):
+        raise ValueError(f"Parameter values must be finite, got {v!r}.")
+    if f == int(f) and abs(f) < 1e15:
+        return str(int(f))
+    return repr(f)
+
+
+# ----------------------------------------------------------------------------- params
+@dataclass(frozen=True)
+class Param:
+    """A named parameter of a measure family.
+
+    ``kind`` is ``"float"``, ``"int"`` or ``"choice"`` (a string among ``choices``), or
+    ``"custom"`` with ``parse``/``fmt`` supplied. ``grid`` are the values listed in the
+    catalogue (any valid value is accepted by name). ``check`` validates a parsed value.
+    """
+
+    name: str
+    kind: str = "float"
+    grid: tuple = ()
+    choices: tuple = ()
+    check: Callable[[Any], bool] | None = None
+    check_msg: str = ""
+    parse_fn: Callable[[str], Any] | None = None
+    fmt_fn: Callable[[Any], str] | None = None
+
+    def parse(self, text: str) -> Any:
+        try:
+            if self.kind == "float":
+                value: Any = float(text)
+                if not math.isfinite(value):
+                    raise ValueError
+            elif self.kind == "int":
+                f = float(text)
+                if f != int(f):
+                    raise ValueError
+                value = int(f)
+            elif self.kind == "choice":
+                if text not in self.choices:
+                    raise ValueError
+                value = text
+            else:
+                assert self.parse_fn is not None
+                value = self.parse_fn(text)
+        except (ValueError, TypeError):
+            allowed = f"one of {list(self.choices)}" if self.choices else f"a {self.kind}"
+            raise ValueError(
+                f"Invalid value {text!r} for parameter {self.name!r}: expected {allowed}."
+            ) from None
+        if self.check is not None and not self.check(value):
+            raise ValueError(f"Invalid value {text!r} for parameter {self.name!r}: {self.check_msg}")
+        return value
+
+    def fmt(self, value: Any) -> str:
+        if self.kind in ("float", "int"):
+            return format_number(value)
+        if self.kind == "choice":
+            return str(value)
+        assert self.fmt_fn is not None
+        return self.fmt_fn(value)
+
+
+# ----------------------------------------------------------------------------- cards
+@dataclass(frozen=True)
+class Card:
+    """What a measure computes, in a form both people and tests can read.
+
+    ``invariances`` lists the transformations of Y (or of both inputs) that leave the value
+    unchanged, drawn from ``INVARIANCES``; the test-suite checks each claim and each absence.
+    """
+
+    name: str
+    family: str
+    form: str  # "score" or "distance"
+    description: str
+    formula: str
+    range: tuple[float, float]
+    metric: bool
+    symmetric: bool
+    differentiable: bool
+    invariances: tuple[str, ...]
+    estimator: str
+    cost: str
+    references: tuple[str, ...]
+    aliases: tuple[str, ...] = ()
+    needs_conditions: bool = False
+    params: dict = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        d = {k: getattr(self, k) for k in self.__dataclass_fields__}
+        d["range"] = list(self.range)
+        d["invariances"] = list(self.invariances)
+        d["references"] = list(self.references)
+        d["aliases"] = list(self.aliases)
+        return d
+
+    def __str__(self) -> str:
+        lo, hi = self.range
+        rows = [
+            ("name", self.name),
+            ("family", self.family),
+            ("form", self.form),
+            ("what", self.description),
+            ("formula", self.formula),
+            ("range", f"[{lo:g}, {hi:g}]"),
+            ("metric", "yes" if self.metric else "no"),
+            ("symmetric", "yes" if self.symmetric else "no"),
+            ("differentiable", "yes" if self.differentiable else "no"),
+            ("invariant to", ", ".join(self.invariances) or "none"),
+            ("estimator", self.estimator),
+            ("cost", self.cost),
+            ("references", "; ".join(self.references)),
+            ("aliases", ", ".join(self.aliases) or "none"),
+        ]
+        w = max(len(k) for k, _ in rows)
+        return "\n".join(f"{k:<{w}}  {v}" for k, v in rows)
+
+
+# ----------------------------------------------------------------------------- templates
+MeasureFn = Callable[..., torch.Tensor]
+
+
+@dataclass(frozen=True)
+class Template:
+    """One family × one output form.
+
+    ``build(**params)`` returns the pure function ``fn(X, Y, n_conditions=None)`` acting on
+    centred-or-not ``(..., n, d)`` tensors; ``make_card(params)`` returns the card fields
+    (everything but ``name``/``aliases``/``params``) as a dict.
+    """
+
+    family: str
+    form: str
+    params: tuple[Param, ...]
+    build: Callable[..., MeasureFn]
+    make_card: Callable[[dict], dict]
+    suffix_params: tuple[str, ...] = ()
+    tail: str = ""
+
+    @property
+    def form_tokens(self) -> tuple[str, ...]:
+        toks = tuple(split_name(self.form)) if self.form else ()
+        return toks + (tuple(split_name(self.tail)) if self.tail else ())
+
+    def canonical(self, values: dict) -> str:
+        def tok(p: Param) -> str:
+            return f"{p.name}={p.fmt(values[p.name])}"
+
+        parts = [self.family] + [tok(p) for p in self.params if p.name not in self.suffix_params]
+        if self.form:
+            parts.append(self.form)
+        parts += [tok(p) for p in self.params if p.name in self.suffix_params]
+        if self.tail:
+            parts.append(self.tail)
+        return "-".join(parts)
+
+    def grid_values(self) -> Iterable[dict]:
+        names = [p.name for p in self.params]
+        for combo in itertools.product(*[p.grid for p in self.params]):
+            yield dict(zip(names, combo))
+
+
+_TEMPLATES: dict[str, list[Template]] = {}
+_ALIASES: dict[str, str] = {}
+_CACHE: dict[str, Measure] = {}
+
+
+def register(template: Template) -> Template:
+    """Add a template to the registry (families register themselves on import)."""
+    _TEMPLATES.setdefault(template.family, []).append(template)
+    _CACHE.clear()
+    return template
+
+
+def alias(short: str, canonical: str) -> None:
+    """Make ``short`` resolve to ``canonical``."""
+    _ALIASES[short] = canonical
+    _CACHE.clear()
+
+
+# ----------------------------------------------------------------------------- Measure
+class Measure:
+    """A named, differentiable similarity measure.
+
+    ``m(X, Y)`` returns a torch tensor (0-dim for a single pair) carrying gradients to X and
+    Y. Inputs may be numpy or torch, ``(samples, units)`` or ``(time, conditions, units)``;
+    pass ``batch_ndim=k`` when Y (and optionally X) carry ``k`` leading batch dimensions.
+
+    >>> import numpy as np, simgrad as sg
+    >>> X = np.random.default_rng(0).normal(size=(50, 10))
+    >>> float(sg.measure("cka")(X, X))
+    1.0
+    """
+
+    def __init__(self, name: str, fn: MeasureFn, card: Card, *, symmetrize: bool = False):
+        self.name = name
+        self.fn = fn
+        self.card = card
+        self._symmetrize = symmetrize
+
+    def __repr__(self) -> str:
+        return f"Measure({self.name!r})"
+
+    @property
+    def is_distance(self) -> bool:
+        return self.card.form == "distance"
+
+    @property
+    def differentiable(self) -> bool:
+        return self.card.differentiable
+
+    def compute(self, pair: Pair) -> torch.Tensor:
+        """Apply to an already validated :class:`~simgrad._array.Pair`."""
+        x, y = pair.X, pair.Y
+        if x.ndim < y.ndim:
+            x = x.expand(*y.shape[:-2], *x.shape[-2:])
+        elif y.ndim < x.ndim:
+            y = y.expand(*x.shape[:-2], *y.shape[-2:])
+        return self.fn(x, y, n_conditions=pair.n_conditions)
+
+    def __call__(
+        self,
+        X: Any,
+        Y: Any,
+        *,
+        batch_ndim: int = 0,
+        dtype: torch.dtype | None = None,
+        device: torch.device | str | None = None,
+    ) -> torch.Tensor:
+        pair = check_pair(X, Y, batch_ndim=batch_ndim, dtype=dtype, device=device)
+        return self.compute(pair)
+
+
+# ----------------------------------------------------------------------------- lookup
+def _parse(name: str) -> tuple[Template, dict]:
+    tokens = split_name(name)
+    family, rest = tokens[0], tokens[1:]
+    if family not in _TEMPLATES:
+        raise KeyError(name)
+    errors: list[str] = []
+    for tpl in _TEMPLATES[family]:
+        pnames = {p.name: p for p in tpl.params}
+        raw: dict[str, str] = {}
+        remainder: list[str] = []
+        for tok in rest:
+            key, eq, val = tok.partition("=")
+            if eq and key in pnames and key not in raw:
+                raw[key] = val
+            else:
+                remainder.append(tok)
+        if tuple(remainder) != tpl.form_tokens or set(raw) != set(pnames):
+            continue
+        try:
+            values = {k: pnames[k].parse(v) for k, v in raw.items()}
+        except ValueError as exc:
+            errors.append(str(exc))
+            continue
+        return tpl, values
+    if errors:
+        raise ValueError(f"Measure {name!r}: {errors[0]}")
+    raise KeyError(name)
+
+
+def _suggest(name: str) -> str:
+    pool = list(_ALIASES) + measures()
+    close = difflib.get_close_matches(name, pool, n=5, cutoff=0.5)
+    if not close:
+        fam = split_name(name)[0] if name else ""
+        close = [m for m in measures() if m.startswith(fam + "-") or m == fam][:5]
+    hint = f" Did you mean: {', '.join(close)}?" if close else ""
+    return (
+        f"Unknown measure {name!r}.{hint} "
+        "Run `simgrad measures` or sg.measures('*') for the full list."
+    )
+
+
+def lookup(name: str) -> tuple[Template, dict, str]:
+    """Resolve a name or alias to ``(template, parameter values, canonical name)``."""
+    if not isinstance(name, str):
+        raise TypeError(f"A measure name must be a string, got {type(name).__name__}.")
+    target = _ALIASES.get(name, name)
+    try:
+        tpl, values = _parse(target)
+    except KeyError:
+        raise ValueError(_suggest(name)) from None
+    return tpl, values, tpl.canonical(values)
+
+
+def _aliases_of(canonical: str) -> tuple[str, ...]:
+    return tuple(sorted(a for a, c in _ALIASES.items() if c == canonical))
+
+
+def measure(name: str) -> Measure:
+    """Return the :class:`Measure` for a canonical name or alias.
+
+    Raises ``ValueError`` listing close matches for an unknown name.
+
+    >>> measure("cka").name
+    'cka-kernel=linear-hsic=gretton-score'
+    """
+    if name in _CACHE:
+        return _CACHE[name]
+    tpl, values, canon = lookup(name)
+    if canon in _CACHE:
+        m = _CACHE[canon]
+    else:
+        fields = tpl.make_card(values)
+        c = Card(name=canon, aliases=_aliases_of(canon), params=dict(values), **fields)
+        m = Measure(canon, tpl.build(**values), c)
+        _CACHE[canon] = m
+    _CACHE[name] = m
+    return m
+
+
+def card(name: str) -> Card:
+    """The :class:`Card` of a measure (name or alias)."""
+    return measure(name).card
+
+
+def measures(pattern: str = "*") -> list[str]:
+    """Sorted canonical names matching a shell-style glob (parameters at their listed grid).
+
+    >>> "nbs-score" in measures("nbs-*")
+    True
+    """
+    names = set()
+    for tpls in _TEMPLATES.values():
+        for tpl in tpls:
+            for values in tpl.grid_values():
+                names.add(tpl.canonical(values))
+    return sorted(n for n in names if fnmatch.fnmatchcase(n, pattern))
+
+
+def aliases() -> dict[str, str]:
+    """A copy of the alias table (short name → canonical name)."""
+    return dict(_ALIASES)
+
+
+def score(name: str, X: Any, Y: Any, **kwargs: Any) -> float | np.ndarray:
+    """Compute a measure without gradients and return a plain float (array if batched).
+
+    >>> import numpy as np
+    >>> X = np.random.default_rng(0).normal(size=(40, 5))
+    >>> round(score("procrustes-angular_score", X, X), 6)
+    1.0
+    """
+    m = measure(name)
+    with torch.no_grad():
+        out = m(X, Y, **kwargs)
+    arr = out.detach().cpu().numpy()
+    return float(arr) if arr.ndim == 0 else arr
+
+
+def with_card(base: dict, **changes: Any) -> dict:
+    """Copy a card-field dict with some fields replaced."""
+    out = dict(base)
+    out.update(changes)
+    return out

@@ -1,0 +1,233 @@
+"""Encoding scores: predict the reference X from the candidate Y by (ridge) regression.
+
+In-sample (``linear_regression-r2``, ``ridge-lambda=L-r2``), with X̃, Ỹ centred::
+
+    B = (ỸᵀỸ + λI)⁺ ỸᵀX̃,   R² = 1 − ‖X̃ − ỸB‖²_F / ‖X̃‖²_F    (pooled over units)
+
+λ = 0 uses the pseudo-inverse (directions of Ỹ below 1e-10 × trace dropped), so a
+rank-deficient Y is not biased upward. ``-pearsonr`` gives r = ⟨X̃, X̂⟩ / (‖X̃‖‖X̂‖) over the
+flattened entries instead of R². λ is absolute (not scaled by n or the data variance), as in
+the paper.
+
+Cross-validated forms ``...-cv=Kfolds`` fit on K−1 folds and score the held-out fold (both
+centred with the training means), averaged over folds. Folds are whole conditions for
+``(time, conditions, units)`` input and seeded shuffled samples for 2-D input (seed 0, so the
+objective is deterministic); ``-cv=Kfolds_rows`` is the paper's variant: contiguous blocks of
+the time-major rows (sklearn ``KFold(shuffle=False)``). ``-sym`` averages the scores of
+(X, Y) and (Y, X).
+
+>>> import torch
+>>> Y = torch.randn(100, 6, dtype=torch.float64)
+>>> X = Y @ torch.randn(6, 3, dtype=torch.float64)
+>>> round(float(regression_score(X, Y, lam=0.0, agg="r2")), 10)
+1.0
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from .linalg import center, rank_tol, sym_matrix_function
+from .registry import Param, Template, alias, format_number, register
+
+__all__ = ["cv_folds", "regression_score", "ridge_coefficients"]
+
+
+def _pinv_psd(c: torch.Tensor) -> torch.Tensor:
+    tol = rank_tol(c.dtype)
+    cut = (tol * c.diagonal(dim1=-2, dim2=-1).sum(-1)).clamp_min(torch.finfo(c.dtype).tiny)
+    cut = cut.unsqueeze(-1)
+
+    def f(l):
+        keep = l > cut
+        return torch.where(keep, 1 / torch.where(keep, l, torch.ones_like(l)), 0 * l)
+
+    def fp(l):
+        keep = l > cut
+        safe = torch.where(keep, l, torch.ones_like(l))
+        return torch.where(keep, -1 / (safe * safe), 0 * l)
+
+    return sym_matrix_function(c, f, fp)
+
+
+def ridge_coefficients(x: torch.Tensor, y: torch.Tensor, lam: float) -> torch.Tensor:
+    """B minimizing ‖X − YB‖² + λ‖B‖² for centred ``x`` (…, n, p) and ``y`` (…, n, q)."""
+    c = y.transpose(-1, -2) @ y
+    yx = y.transpose(-1, -2) @ x
+    if lam == 0:
+        return _pinv_psd(c) @ yx
+    eye = torch.eye(c.shape[-1], dtype=c.dtype, device=c.device)
+    return torch.linalg.solve(c + lam * eye, yx)
+
+
+def _agg(x_te: torch.Tensor, x_hat: torch.Tensor, agg: str) -> torch.Tensor:
+    tiny = torch.finfo(x_te.dtype).tiny
+    if agg == "r2":
+        res = ((x_te - x_hat) ** 2).sum((-2, -1))
+        tot = (x_te**2).sum((-2, -1)).clamp_min(tiny)
+        return 1 - res / tot
+    num = (x_te * x_hat).sum((-2, -1))
+    den = ((x_te**2).sum((-2, -1)) * (x_hat**2).sum((-2, -1))).clamp_min(tiny).sqrt()
+    return num / den
+
+
+def cv_folds(n: int, k: int, scheme: str, n_conditions: int | None, seed: int = 0) -> list:
+    """Test-row indices of each fold (see module docstring)."""
+    if scheme == "rows":
+        if n < k:
+            raise ValueError(f"cv={k}folds_rows needs at least {k} samples, got {n}.")
+        return [torch.as_tensor(f) for f in np.array_split(np.arange(n), k)]
+    rng = np.random.default_rng(seed)
+    if n_conditions is not None:
+        if n_conditions < k:
+            raise ValueError(
+                f"cv={k}folds splits whole conditions but the data has only {n_conditions}; "
+                f"use fewer folds or the '-cv={k}folds_rows' variant."
+            )
+        conds = rng.permutation(n_conditions)
+        rows = np.arange(n)
+        return [
+            torch.as_tensor(rows[np.isin(rows % n_conditions, f)])
+            for f in np.array_split(conds, k)
+        ]
+    if n < k:
+        raise ValueError(f"cv={k}folds needs at least {k} samples, got {n}.")
+    return [torch.as_tensor(np.sort(f)) for f in np.array_split(rng.permutation(n), k)]
+
+
+def regression_score(
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    lam: float,
+    agg: str,
+    folds: int | None = None,
+    scheme: str = "conditions",
+    n_conditions: int | None = None,
+) -> torch.Tensor:
+    """R² or Pearson r of predicting ``x`` from ``y`` (in-sample when ``folds`` is None)."""
+    if folds is None:
+        xc, yc = center(x), center(y)
+        return _agg(xc, yc @ ridge_coefficients(xc, yc, lam), agg)
+    n = x.shape[-2]
+    scores = []
+    for test in cv_folds(n, folds, scheme, n_conditions):
+        mask = torch.ones(n, dtype=torch.bool)
+        mask[test] = False
+        train = torch.nonzero(mask).squeeze(-1)
+        x_tr, y_tr = x[..., train, :], y[..., train, :]
+        mx, my = x_tr.mean(-2, keepdim=True), y_tr.mean(-2, keepdim=True)
+        b = ridge_coefficients(x_tr - mx, y_tr - my, lam)
+        x_te = x[..., test, :] - mx
+        scores.append(_agg(x_te, (y[..., test, :] - my) @ b, agg))
+    return torch.stack(scores, -1).mean(-1)
+
+
+# ----------------------------------------------------------------------------- registration
+def _parse_cv(text: str):
+    rows = text.endswith("folds_rows")
+    head = text[: -len("folds_rows")] if rows else text[: -len("folds")]
+    if not (text.endswith("folds") or rows):
+        raise ValueError
+    k = int(head)
+    if k < 2:
+        raise ValueError
+    return (k, "rows" if rows else "conditions")
+
+
+def _fmt_cv(v) -> str:
+    k, scheme = v
+    return f"{k}folds" + ("_rows" if scheme == "rows" else "")
+
+
+CV = Param("cv", kind="custom", grid=((5, "conditions"), (5, "rows")), parse_fn=_parse_cv,
+           fmt_fn=_fmt_cv)
+LAMBDA = Param(
+    "lambda", kind="float", grid=(1.0, 10.0, 100.0, 1000.0, 10000.0),
+    check=lambda v: v >= 0, check_msg="the ridge penalty must be non-negative.",
+)
+
+_REFS = (
+    "Yamins et al. 2014; Schrimpf et al. 2018 (Brain-Score) for encoding-model scores",
+    "Cloos et al. 2025 (ICLR), Differentiable optimization of similarity scores",
+)
+
+
+def _make(family: str, agg: str, cv: bool, sym: bool):
+    params = ((LAMBDA,) if family == "ridge" else ()) + ((CV,) if cv else ())
+    form = agg
+
+    def build(**values):
+        lam = float(values.get("lambda", 0.0))
+        k, scheme = values["cv"] if cv else (None, "conditions")
+
+        def one(a, b, n_conditions):
+            return regression_score(
+                a, b, lam=lam, agg=agg, folds=k, scheme=scheme, n_conditions=n_conditions
+            )
+
+        def fn(x, y, n_conditions=None):
+            if sym:
+                return 0.5 * (one(x, y, n_conditions) + one(y, x, n_conditions))
+            return one(x, y, n_conditions)
+
+        return fn
+
+    def card(values):
+        lam = float(values.get("lambda", 0.0))
+        inv = ["permutation", "orthogonal", "translation"]
+        if lam == 0:
+            inv += ["isotropic_scaling", "invertible_linear"]
+        what = "R² (pooled over units)" if agg == "r2" else "Pearson r of flattened predictions"
+        how = (
+            f"{values['cv'][0]}-fold cross-validated "
+            + ("(contiguous time-major rows)" if values["cv"][1] == "rows" else
+               "(whole conditions / shuffled samples)")
+            if cv
+            else "in-sample"
+        )
+        model = "linear regression" if lam == 0 else f"ridge regression (λ = {format_number(lam)})"
+        in_sample_r2 = not cv and agg == "r2"
+        return dict(
+            family=family,
+            form="score",
+            description=f"{how} {what} of {model} predicting X from Y"
+            + (", symmetrized" if sym else ""),
+            formula=(
+                "1 − ‖X̃ − ỸB‖² / ‖X̃‖², B = (ỸᵀỸ + λI)⁺ỸᵀX̃"
+                if agg == "r2"
+                else "⟨X̃, ỸB⟩ / (‖X̃‖‖ỸB‖), B = (ỸᵀỸ + λI)⁺ỸᵀX̃"
+            )
+            + (" (held-out folds)" if cv else ""),
+            range=(0.0, 1.0) if in_sample_r2 and lam == 0 else (-float("inf"), 1.0)
+            if agg == "r2"
+            else (-1.0, 1.0),
+            metric=False,
+            symmetric=sym,
+            differentiable=True,
+            invariances=tuple(inv),
+            estimator="cross-validated" if cv else "in-sample (optimistic)",
+            cost="O(n·q² + q³ + n·p·q)" + (f" × {values['cv'][0]} folds" if cv else ""),
+            references=_REFS,
+            needs_conditions=cv,
+        )
+
+    register(
+        Template(
+            family, form, params, build, card,
+            suffix_params=("cv",) if cv else (), tail="sym" if sym else "",
+        )
+    )
+
+
+for _family in ("linear_regression", "ridge"):
+    for _agg_name in ("r2", "pearsonr"):
+        for _cv in (False, True):
+            for _sym in (False, True):
+                _make(_family, _agg_name, _cv, _sym)
+
+alias("linreg", "linear_regression-r2")
+alias("linreg-r2", "linear_regression-r2")
+alias("linreg-pearsonr", "linear_regression-pearsonr")
+alias("ridge-lambda100-r2#5folds_cv", "ridge-lambda=100-r2-cv=5folds_rows")

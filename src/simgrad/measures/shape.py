@@ -1,0 +1,263 @@
+"""NBS, Procrustes and generalized shape metrics (Williams et al. 2021).
+
+- ``nbs-score`` (normalized Bures similarity):  NBS = ‖X̃ᵀỸ‖_* / (‖X̃‖_F ‖Ỹ‖_F), which is
+  the fidelity of the centred linear kernels and the cosine of the Procrustes angle.
+- ``procrustes-distance=angular`` = min_Q arccos(⟨X̃, ỸQ⟩ / (‖X̃‖‖Ỹ‖)) = arccos(NBS);
+  ``procrustes-angular_score`` = 1 − (2/π)·arccos(NBS).
+- ``procrustes-distance=euclidean`` = min_Q ‖X̃ − ỸQ‖_F = √(‖X̃‖² + ‖Ỹ‖² − 2‖X̃ᵀỸ‖_*)
+  (equal to ``bures_distance`` between the centred kernels); ``squared_euclidean`` its square.
+- ``shape_metric-alpha=A-...``: netrep's partial whitening. λ, V = eigh(X̃ᵀX̃), λ clipped at
+  1e-7; d = α + (1−α)λ^(−1/2), rescaled by √(Σλ / Σ(α²λ + 2α(1−α)λ^(1/2) + (1−α)²)); the
+  whitened X̃·V diag(d) Vᵀ are aligned by the SVD of their cross-product. α = 1 is
+  Procrustes, α = 0 is CCA. The narrower input is zero-padded (netrep's convention).
+
+Only singular values are differentiated (the nuclear norm), never singular vectors, so
+gradients stay finite at Y = X, at rotations of X and for rank-deficient inputs.
+
+>>> import torch
+>>> X = torch.randn(60, 5, dtype=torch.float64)
+>>> Q = torch.linalg.qr(torch.randn(5, 5, dtype=X.dtype))[0]
+>>> round(float(nbs(X, 3 * X @ Q + 1)), 10)
+1.0
+"""
+
+from __future__ import annotations
+
+import torch
+
+from .forms import register_similarity
+from .linalg import center, nuclear_norm, pad_to_same_width, safe_sqrt, sym_matrix_function
+from .registry import Param, Template, alias, register
+
+__all__ = ["nbs", "partial_whiten", "procrustes_sq_euclidean", "shape_terms"]
+
+
+def _fro2(a: torch.Tensor) -> torch.Tensor:
+    return (a * a).sum((-2, -1))
+
+
+def shape_terms(xw: torch.Tensor, yw: torch.Tensor):
+    """(‖X‖², ‖Y‖², ‖XᵀY‖_*) of already centred/whitened inputs."""
+    return _fro2(xw), _fro2(yw), nuclear_norm(xw.transpose(-1, -2) @ yw)
+
+
+def _cosine(nx2, ny2, nuc):
+    tiny = torch.finfo(nx2.dtype).tiny
+    return nuc / (nx2.clamp_min(tiny) * ny2.clamp_min(tiny)).sqrt()
+
+
+def _sq_euclid(nx2, ny2, nuc):
+    return (nx2 + ny2 - 2 * nuc).clamp_min(0)
+
+
+def _euclid(nx2, ny2, nuc):
+    """√ of the squared distance; the gradient is 0 (not inf) where it is exactly 0."""
+    return safe_sqrt(_sq_euclid(nx2, ny2, nuc))
+
+
+def nbs(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Normalized Bures similarity ‖X̃ᵀỸ‖_* / (‖X̃‖‖Ỹ‖) of ``(..., n, p)``, ``(..., n, q)``."""
+    return _cosine(*shape_terms(center(x), center(y)))
+
+
+def procrustes_sq_euclidean(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """min_Q ‖X̃ − ỸQ‖²_F = ‖X̃‖² + ‖Ỹ‖² − 2‖X̃ᵀỸ‖_* (zero-padding implied)."""
+    return _sq_euclid(*shape_terms(center(x), center(y)))
+
+
+def partial_whiten(x: torch.Tensor, alpha: float, eigval_tol: float = 1e-7) -> torch.Tensor:
+    """netrep's partial whitening of centred ``x``: ``x @ Z`` with the variance preserved."""
+    if alpha > 1 - eigval_tol:
+        return x
+    c = x.transpose(-1, -2) @ x
+    lam = torch.linalg.eigvalsh(c).clamp_min(eigval_tol)
+    new_var = (alpha**2 * lam + 2 * alpha * (1 - alpha) * lam.sqrt() + (1 - alpha) ** 2).sum(-1)
+    rescale = (lam.sum(-1) / new_var).sqrt()
+
+    def f(l: torch.Tensor) -> torch.Tensor:
+        return alpha + (1 - alpha) * l.clamp_min(eigval_tol).rsqrt()
+
+    def fp(l: torch.Tensor) -> torch.Tensor:
+        return torch.where(
+            l > eigval_tol, -0.5 * (1 - alpha) * l.clamp_min(eigval_tol).pow(-1.5), 0 * l
+        )
+
+    z = sym_matrix_function(c, f, fp) * rescale[..., None, None]
+    return x @ z
+
+
+def _shape_terms_alpha(x, y, alpha):
+    xc, yc = pad_to_same_width(center(x), center(y))
+    return shape_terms(partial_whiten(xc, alpha), partial_whiten(yc, alpha))
+
+
+# ----------------------------------------------------------------------------- registration
+_PROC_INV = ("permutation", "orthogonal", "isotropic_scaling", "translation")
+_REFS_NBS = (
+    "Tang et al. 2020, Similarity of neural networks via the normalized Bures similarity",
+    "Harvey et al. 2023, Duality of Bures and shape distances",
+)
+_REFS_SHAPE = ("Williams et al. 2021, Generalized shape metrics on neural representations",)
+
+
+def _nbs_card(values):
+    return dict(
+        family="nbs",
+        form="score",
+        description="normalized Bures similarity (fidelity of centred linear kernels)",
+        formula="‖X̃ᵀỸ‖_* / (‖X̃‖_F ‖Ỹ‖_F)",
+        range=(0.0, 1.0),
+        metric=False,
+        symmetric=True,
+        differentiable=True,
+        invariances=_PROC_INV,
+        estimator="plug-in (in-sample)",
+        cost="O(n·p·q + p·q·min(p,q)) (svdvals of X̃ᵀỸ)",
+        references=_REFS_NBS,
+    )
+
+
+def _nbs_build():
+    return lambda x, y, n_conditions=None: nbs(x, y)
+
+
+register_similarity(
+    "nbs", (), _nbs_build, _nbs_card, forms=("score", "distance=angular", "angular_score"),
+    angular_metric=True,
+)
+
+
+def _nbs_squared_build(**_):
+    return lambda x, y, n_conditions=None: nbs(x, y) ** 2
+
+
+def _nbs_sq_card(values):
+    c = _nbs_card(values)
+    c.update(description="squared normalized Bures similarity", formula="NBS²")
+    return c
+
+
+register(Template("nbs", "squared_score", (), _nbs_squared_build, _nbs_sq_card))
+
+
+def _proc_card(values):
+    c = _nbs_card(values)
+    c.update(
+        family="procrustes",
+        description="cosine of the Procrustes angle min_Q ∠(X̃, ỸQ) (= NBS)",
+        formula="cos min_Q ∠(X̃, ỸQ) = ‖X̃ᵀỸ‖_* / (‖X̃‖‖Ỹ‖)",
+        references=_REFS_SHAPE + _REFS_NBS,
+    )
+    return c
+
+
+register_similarity("procrustes", (), _nbs_build, _proc_card, angular_metric=True)
+
+
+def _euclid_templates(family, params, build_terms, card_fn, extra_desc):
+    def build_e(**values):
+        def fn(x, y, n_conditions=None):
+            return _euclid(*build_terms(x, y, **values))
+
+        return fn
+
+    def build_se(**values):
+        def fn(x, y, n_conditions=None):
+            return _sq_euclid(*build_terms(x, y, **values))
+
+        return fn
+
+    def card_e(values):
+        c = card_fn(values)
+        c.update(
+            form="distance",
+            range=(0.0, float("inf")),
+            metric=True,
+            description=f"Euclidean {extra_desc} distance after optimal rotation",
+            formula="√(‖X̃‖² + ‖Ỹ‖² − 2‖X̃ᵀỸ‖_*)",
+            invariances=tuple(i for i in c["invariances"] if i != "isotropic_scaling"),
+        )
+        return c
+
+    def card_se(values):
+        c = card_e(values)
+        c.update(metric=False, formula="‖X̃‖² + ‖Ỹ‖² − 2‖X̃ᵀỸ‖_*",
+                 description=f"squared Euclidean {extra_desc} distance after optimal rotation")
+        return c
+
+    register(Template(family, "distance=euclidean", params, build_e, card_e))
+    register(Template(family, "distance=squared_euclidean", params, build_se, card_se))
+
+
+def _proc_terms(x, y):
+    return shape_terms(center(x), center(y))
+
+
+_euclid_templates("procrustes", (), _proc_terms, _proc_card, "Procrustes")
+
+
+def _bures_build():
+    return lambda x, y, n_conditions=None: _euclid(*_proc_terms(x, y))
+
+
+def _bures_card(values):
+    c = _nbs_card(values)
+    c.update(
+        family="bures_distance",
+        form="distance",
+        range=(0.0, float("inf")),
+        metric=True,
+        description="Bures distance between the centred linear kernels X̃X̃ᵀ and ỸỸᵀ",
+        formula="√(tr K + tr L − 2 tr(K^½ L K^½)^½) = √(‖X̃‖² + ‖Ỹ‖² − 2‖X̃ᵀỸ‖_*)",
+        invariances=("permutation", "orthogonal", "translation"),
+    )
+    return c
+
+
+register(Template("bures_distance", "", (), _bures_build, _bures_card))
+
+# shape metrics -------------------------------------------------------------------------
+ALPHA = Param(
+    "alpha",
+    kind="float",
+    grid=(0.0, 0.5, 1.0),
+    check=lambda a: 0.0 <= a <= 1.0,
+    check_msg="alpha must lie in [0, 1] (1 = Procrustes, 0 = CCA).",
+)
+
+
+def _shape_card(values):
+    a = values["alpha"]
+    inv = ["permutation", "orthogonal", "translation"]
+    if a in (0.0, 1.0):
+        inv.append("isotropic_scaling")
+    if a == 0.0:
+        inv.append("invertible_linear")
+    return dict(
+        family="shape_metric",
+        form="score",
+        description=f"generalized shape metric, partial whitening α = {a:g}",
+        formula="‖X_αᵀY_α‖_* / (‖X_α‖‖Y_α‖), X_α = X̃·Z_α (netrep partial whitening)",
+        range=(0.0, 1.0),
+        metric=False,
+        symmetric=True,
+        differentiable=True,
+        invariances=tuple(inv),
+        estimator="plug-in (in-sample)",
+        cost="O(n·d² + d³)",
+        references=_REFS_SHAPE,
+    )
+
+
+def _shape_build(alpha):
+    return lambda x, y, n_conditions=None: _cosine(*_shape_terms_alpha(x, y, alpha))
+
+
+register_similarity("shape_metric", (ALPHA,), _shape_build, _shape_card, angular_metric=True)
+_euclid_templates("shape_metric", (ALPHA,), _shape_terms_alpha, _shape_card, "shape")
+
+alias("nbs", "nbs-score")
+alias("nbs-squared", "nbs-squared_score")
+alias("nbs-angular-score", "nbs-angular_score")
+alias("procrustes-angular-score", "procrustes-angular_score")
+alias("procrustes-euclidean", "procrustes-distance=euclidean")
