@@ -1,28 +1,18 @@
-"""The ``simgrad`` command: thin argument parsing over the library."""
+"""The ``simgrad`` command: thin argument parsing over the library.
+
+Each sub-command lives in ``simgrad/commands/<name>.py`` and exposes
+``register(subparsers)``, which adds its parser and sets ``func`` (taking the parsed
+arguments, returning an exit code).
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
 from collections.abc import Sequence
+from importlib import import_module
 
-
-def _cmd_measures(args: argparse.Namespace) -> int:
-    import simgrad as sg
-
-    if args.card:
-        try:
-            print(sg.card(args.card))
-        except ValueError as exc:
-            print(f"simgrad: error: {exc}", file=sys.stderr)
-            return 2
-        return 0
-    names = sg.measures(args.pattern)
-    width = max((len(n) for n in names), default=0)
-    for name in names:
-        print(f"{name:<{width}}  {sg.card(name).description}")
-    print(f"\n{len(names)} measures. `simgrad measures --card NAME` prints one card.")
-    return 0
+_COMMANDS = ("measures", "compare", "run", "region", "sweep")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -30,18 +20,29 @@ def build_parser() -> argparse.ArgumentParser:
         prog="simgrad",
         description="Exact, fast, differentiable similarity measures and what their scores mean.",
     )
-    sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("measures", help="list measures, or print one measure's card")
-    p.add_argument("pattern", nargs="?", default="*", help="glob over canonical names")
-    p.add_argument("--card", metavar="NAME", help="print the card of one measure")
-    p.set_defaults(func=_cmd_measures)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in _COMMANDS:
+        try:
+            mod = import_module(f"simgrad.commands.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"simgrad.commands.{name}":
+                raise
+            continue
+        mod.register(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    return int(args.func(args) or 0)
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        print("simgrad: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # e.g. `simgrad measures | head`
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":  # pragma: no cover

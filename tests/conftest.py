@@ -1,0 +1,38 @@
+"""Shared fixtures. The real recordings live in ``../shared/data`` beside the repository (or
+wherever ``SIMGRAD_DATA_DIR`` points); tests that need them skip cleanly when absent."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+_SHARED = ROOT.parent / "shared" / "data"
+
+if "SIMGRAD_DATA_DIR" not in os.environ and _SHARED.is_dir():
+    os.environ["SIMGRAD_DATA_DIR"] = str(_SHARED)
+
+torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+
+
+def shared_data_dir() -> Path | None:
+    d = Path(os.environ.get("SIMGRAD_DATA_DIR", _SHARED))
+    return d if d.is_dir() and any(d.iterdir()) else None
+
+
+@pytest.fixture
+def data_dir() -> Path:
+    """The folder holding the shared recordings; skips the test when it is absent."""
+    d = shared_data_dir()
+    if d is None:
+        pytest.skip("shared data folder (../shared/data or SIMGRAD_DATA_DIR) not available")
+    return d
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(0)
