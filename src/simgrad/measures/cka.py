@@ -28,7 +28,7 @@ import logging
 import torch
 
 from .forms import register_similarity
-from .linalg import center, gram_feature
+from .linalg import center, gram_feature, safe_sqrt, unit_scale
 from .registry import Param, alias
 
 __all__ = [
@@ -85,7 +85,7 @@ def cka_linear(x: torch.Tensor, y: torch.Tensor, hsic: str = "gretton") -> torch
     n, p, q = x.shape[-2], x.shape[-1], y.shape[-1]
     if hsic == "song" and n < 4:
         raise ValueError(f"The unbiased (song) HSIC needs at least 4 samples, got {n}.")
-    xc, yc = center(x), center(y)
+    xc, yc = unit_scale(center(x)), unit_scale(center(y))
     if choose_algorithm(n, p, q) == "sample":
         return cka_from_grams(xc @ xc.transpose(-1, -2), yc @ yc.transpose(-1, -2), hsic)
     xy2 = _fro2(xc.transpose(-1, -2) @ yc)
@@ -161,14 +161,24 @@ def sq_dists(x: torch.Tensor) -> torch.Tensor:
 def rbf_gram(x: torch.Tensor, sigma: float) -> torch.Tensor:
     """RBF kernel with bandwidth ``sigma`` × the median pairwise distance.
 
-    The median is taken over the n(n−1)/2 distinct pairs (σ² = sigma² × median of squared
-    distances, so no square root of a zero distance is ever differentiated).
+    The median is taken over the n(n−1)/2 distinct pairs, averaging the two middle values when
+    their count is even (as ``numpy.median``); σ = sigma × that median distance.
     """
     xc = center(x)
     d = sq_dists(xc)
     n = x.shape[-2]
     iu = torch.triu_indices(n, n, offset=1, device=x.device)
-    med = d[..., iu[0], iu[1]].median(-1).values
+    pairs = d[..., iu[0], iu[1]]
+    m = pairs.shape[-1]
+    # median of the distances (not squared): odd count → middle one; even → mean of the two
+    # middle distances, as numpy.median. safe_sqrt keeps a zero distance's gradient finite.
+    if m % 2:
+        med = safe_sqrt(pairs.kthvalue((m + 1) // 2, dim=-1).values)
+    else:
+        lo = safe_sqrt(pairs.kthvalue(m // 2, dim=-1).values)
+        hi = safe_sqrt(pairs.kthvalue(m // 2 + 1, dim=-1).values)
+        med = 0.5 * (lo + hi)
+    med = med * med
     s2 = (sigma**2) * med.clamp_min(_tiny(med))
     return torch.exp(-d / (2 * s2[..., None, None]))
 
@@ -199,7 +209,9 @@ KERNEL = Param(
     parse_fn=_parse_kernel,
     fmt_fn=_fmt_kernel,
 )
-HSIC = Param("hsic", kind="choice", choices=("gretton", "song", "lange"), grid=("gretton", "song", "lange"))
+HSIC = Param(
+    "hsic", kind="choice", choices=("gretton", "song", "lange"), grid=("gretton", "song", "lange")
+)
 
 
 def _build(kernel, hsic):

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import torch
 
-from .linalg import center, gram_feature
+from .linalg import center, gram_feature, unit_scale
 from .registry import Template, register
 
 __all__ = ["ensd", "participation_ratio"]
@@ -27,13 +27,13 @@ def _fro2(a: torch.Tensor) -> torch.Tensor:
 
 def participation_ratio(x: torch.Tensor) -> torch.Tensor:
     """(tr C)² / tr(C²) of the centred covariance."""
-    xc = center(x)
+    xc = unit_scale(center(x))
     return _fro2(xc) ** 2 / _fro2(gram_feature(xc)).clamp_min(torch.finfo(x.dtype).tiny)
 
 
 def ensd(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """ENSD of ``(..., n, p)`` and ``(..., n, q)``."""
-    xc, yc = center(x), center(y)
+    xc, yc = unit_scale(center(x)), unit_scale(center(y))
     tiny = torch.finfo(x.dtype).tiny
     num = _fro2(xc.transpose(-1, -2) @ yc) * _fro2(xc) * _fro2(yc)
     den = _fro2(gram_feature(xc)) * _fro2(gram_feature(yc))

@@ -138,7 +138,9 @@ class Param:
                 f"Invalid value {text!r} for parameter {self.name!r}: expected {allowed}."
             ) from None
         if self.check is not None and not self.check(value):
-            raise ValueError(f"Invalid value {text!r} for parameter {self.name!r}: {self.check_msg}")
+            raise ValueError(
+                f"Invalid value {text!r} for parameter {self.name!r}: {self.check_msg}"
+            )
         return value
 
     def fmt(self, value: Any) -> str:
