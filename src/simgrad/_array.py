@@ -149,4 +149,12 @@ def check_pair(
             f"X and Y need at least {min_samples} samples, got {n}; a similarity between "
             "representations of fewer samples is undefined."
         )
+    for t, label in ((x, "X"), (y, "Y")):
+        td = t.detach()
+        constant = (td.amax(-2) == td.amin(-2)).all(-1)
+        if bool(constant.any()):
+            raise ValueError(
+                f"{label} is constant across samples (zero variance in every unit); a "
+                "similarity to a constant representation is undefined."
+            )
     return Pair(x, y, n_cond)
