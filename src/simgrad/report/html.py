@@ -1,0 +1,277 @@
+"""``report.html``: one self-contained page from the results tables and figures.
+
+The page embeds its stylesheet (``style.css`` beside this module) and every figure as a
+base64 PNG, loads nothing from the network (no scripts, fonts or external CSS) and holds no
+timestamp, so the same tables give the same bytes.
+
+Tables are rendered from the same DataFrames as the CSVs. Each ``<table>`` carries
+``data-table="<name>"``; each cell carries ``data-col`` and ``data-value``, the cell's text in
+the CSV exactly (empty for "never reached"), so a test can compare what is shown with the
+files.
+
+>>> import pandas as pd
+>>> html = table_html(pd.DataFrame({"a": [0.5, None]}), "demo", empty={"a": "never"})
+>>> 'data-value="0.5"' in html and 'data-value=""' in html and ">never<" in html
+True
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+from collections.abc import Callable, Mapping, Sequence
+from html import escape
+from importlib import resources
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .._io import csv_text
+from .figures import color_hex, short_name
+
+__all__ = ["render_report", "table_html"]
+
+
+def _css() -> str:
+    return resources.files(__package__).joinpath("style.css").read_text(encoding="utf-8")
+
+
+def _num(v: str, digits: int = 3) -> str:
+    try:
+        f = float(v)
+    except ValueError:
+        return escape(v)
+    if f == int(f) and abs(f) < 1e12 and "." not in v and "e" not in v:
+        return str(int(f))
+    return f"{f:.{digits}f}"
+
+
+def table_html(
+    df: pd.DataFrame,
+    name: str,
+    *,
+    empty: Mapping[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
+    formatters: Mapping[str, Callable[[str], str]] | None = None,
+    digits: int = 3,
+    css_class: str = "results",
+) -> str:
+    """An HTML table whose cells carry the CSV text of each value in ``data-value``."""
+    empty = dict(empty or {})
+    headers = dict(headers or {})
+    formatters = dict(formatters or {})
+    rows = list(csv.reader(io.StringIO(csv_text(df))))
+    cols, body = rows[0], rows[1:]
+    out = [f'<table class="{css_class}" data-table="{escape(name)}">', "<thead><tr>"]
+    for c in cols:
+        out.append(f'<th data-col="{escape(c)}">{escape(headers.get(c, c))}</th>')
+    out.append("</tr></thead><tbody>")
+    for r in body:
+        out.append("<tr>")
+        for c, v in zip(cols, r):
+            if v == "":
+                shown, cls = escape(empty.get(c, "")), ' class="empty"'
+            elif c in formatters:
+                shown, cls = formatters[c](v), ""
+            else:
+                shown, cls = _num(v, digits), ""
+            out.append(f'<td data-col="{escape(c)}" data-value="{escape(v)}"{cls}>{shown}</td>')
+        out.append("</tr>")
+    out.append("</tbody></table>")
+    return "".join(out)
+
+
+def _img(png: bytes, alt: str) -> str:
+    data = base64.b64encode(png).decode("ascii")
+    return f'<img alt="{escape(alt)}" src="data:image/png;base64,{data}">'
+
+
+def _figure(key: str, png: bytes, caption: str) -> str:
+    return (
+        f'<figure id="fig-{escape(key)}" data-figure="{escape(key)}">{_img(png, caption)}'
+        f"<figcaption>{caption}</figcaption></figure>"
+    )
+
+
+def _swatch(color: Sequence[float]) -> str:
+    return f'<span class="swatch" style="background:{color_hex(color)}"></span>'
+
+
+def _measure_name(m: str, colors: Mapping[str, Sequence[float]]) -> str:
+    sw = _swatch(colors[m]) if m in colors else ""
+    return f'{sw}<span class="mname">{escape(short_name(m))}</span>'
+
+
+def _dl(items: Sequence[tuple[str, str]]) -> str:
+    rows = "".join(f"<dt>{escape(k)}</dt><dd>{v}</dd>" for k, v in items if v not in ("", None))
+    return f'<dl class="kv">{rows}</dl>'
+
+
+def _card_html(card: Any, colors: Mapping[str, Sequence[float]]) -> str:
+    lo, hi = card.range
+    inv = ", ".join(card.invariances) or "none"
+    items = [
+        ("canonical name", f"<code>{escape(card.name)}</code>"),
+        ("aliases", escape(", ".join(card.aliases)) or "none"),
+        ("what", escape(card.description)),
+        ("formula", f'<span class="formula">{escape(card.formula)}</span>'),
+        ("output", f"{escape(card.form)} in [{lo:g}, {hi:g}]"),
+        ("differentiable", "yes" if card.differentiable else "no"),
+        ("symmetric", "yes" if card.symmetric else "no"),
+        ("invariant to", escape(inv)),
+        ("estimator", escape(card.estimator)),
+        ("references", escape("; ".join(card.references))),
+    ]
+    color = colors.get(card.name, (0.5, 0.5, 0.5))
+    return (
+        f'<article class="card" data-measure="{escape(card.name)}" '
+        f'style="border-top-color:{color_hex(color)}">'
+        f"<h3>{_swatch(color)}{escape(short_name(card.name))}</h3>{_dl(items)}</article>"
+    )
+
+
+def _summary_html(
+    summary: pd.DataFrame, colors: Mapping[str, Sequence[float]], cutoff: float
+) -> str:
+    labels = [c.split(":", 1)[1] for c in summary.columns if c.startswith("threshold_score:")]
+    headers = {
+        "measure": "measure",
+        "seeds": "seeds",
+        "iterations": "iterations",
+        "final_score": "final score",
+        "pcs_captured": f"PCs captured ≤ {cutoff:g}",
+        "n_pcs": "PCs",
+    }
+    for lab in labels:
+        headers[f"threshold_score:{lab}"] = f"threshold score: {lab}"
+        headers[f"reached:{lab}"] = f"reached: {lab}"
+    empty = {f"threshold_score:{lab}": "never reached" for lab in labels}
+    fmts: dict[str, Callable[[str], str]] = {
+        "measure": lambda v: _measure_name(v, colors),
+        "iterations": lambda v: _num(v, 0),
+        "pcs_captured": lambda v: _num(v, 1),
+    }
+    return table_html(
+        summary, "summary", empty=empty, headers=headers, formatters=fmts, css_class="summary"
+    )
+
+
+def render_report(
+    *,
+    title: str,
+    subtitle: str,
+    dataset: Mapping[str, Any],
+    cards: Sequence[Any],
+    colors: Mapping[str, Sequence[float]],
+    summary: pd.DataFrame,
+    thresholds: pd.DataFrame,
+    pc_capture: pd.DataFrame,
+    figures: Mapping[str, tuple[bytes, str]],
+    settings: Mapping[str, Any],
+    cutoff: float = 0.9,
+    citation: str = "",
+) -> str:
+    """The report page as a string.
+
+    ``dataset`` maps field names (name, description, area, task, source, citation, license,
+    shape, units, labels …) to text; ``figures`` maps a key to ``(png bytes, caption HTML)``;
+    key ``"spectrum"`` is shown in the dataset card, the others in the figures section.
+    ``settings`` are the run's arguments, shown as a list.
+    """
+    figs = dict(figures)
+    spectrum = figs.pop("spectrum", None)
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{escape(title)}</title><style>{_css()}</style></head><body>",
+        '<header class="top"><div class="wrap">',
+        f"<h1>{escape(title)}</h1><p class=\"sub\">{subtitle}</p></div></header>",
+        '<main class="wrap">',
+        '<nav class="toc"><a href="#summary">Summary</a><a href="#figures">Figures</a>'
+        '<a href="#dataset">Dataset</a><a href="#measures">Measures</a>'
+        '<a href="#tables">Tables</a><a href="#settings">Settings</a></nav>',
+        '<section id="summary"><h2>Summary</h2>',
+        "<p>Synthetic data were optimized towards the reference under each measure. The "
+        "<em>threshold score</em> is the score at which decoding of a label first reaches 90% "
+        "of the way from chance to the decoder's accuracy on the reference; the last column "
+        f"counts the principal components captured before the score reaches {cutoff:g}.</p>",
+        _summary_html(summary, colors, cutoff),
+        "</section>",
+        '<section id="figures"><h2>Figures</h2>',
+    ]
+    parts += [_figure(k, png, cap) for k, (png, cap) in figs.items()]
+    parts.append("</section>")
+
+    # dataset card
+    labels = dataset.get("labels") or {}
+    label_rows = "".join(
+        f"<tr><td>{escape(str(k))}</td><td>{escape(str(v))}</td></tr>" for k, v in labels.items()
+    )
+    ds_items = [
+        (key, escape(str(dataset[key])))
+        for key in (
+            "name",
+            "description",
+            "area",
+            "task",
+            "shape",
+            "units",
+            "time",
+            "source",
+            "citation",
+            "license",
+        )
+        if dataset.get(key) not in (None, "")
+    ]
+    parts += [
+        '<section id="dataset"><h2>Dataset</h2><div class="dataset">',
+        f'<article class="card wide" data-dataset="{escape(str(dataset.get("name", "")))}">',
+        _dl(ds_items),
+    ]
+    if label_rows:
+        parts.append(
+            '<table class="labels"><thead><tr><th>label</th><th>classes (count)</th></tr>'
+            f"</thead><tbody>{label_rows}</tbody></table>"
+        )
+    parts.append("</article>")
+    if spectrum is not None:
+        parts.append(_figure("spectrum", spectrum[0], spectrum[1]))
+    parts.append("</div></section>")
+
+    parts.append('<section id="measures"><h2>Measures</h2><div class="cards">')
+    parts += [_card_html(c, colors) for c in cards]
+    parts.append("</div></section>")
+
+    evr_fmt = {"explained_variance_ratio": lambda v: f"{float(v):.3g}"}
+    parts += [
+        '<section id="tables"><h2>Tables</h2>',
+        "<h3>Decoding thresholds <small>(results/thresholds.csv)</small></h3>",
+        table_html(thresholds, "thresholds", empty={"threshold_score": "never reached"}),
+        "<details><summary>Principal-component capture "
+        f"<small>(results/pc_capture.csv, {len(pc_capture)} rows)</small></summary>",
+        table_html(
+            pc_capture,
+            "pc_capture",
+            empty={"capture_score": "never captured"},
+            formatters=evr_fmt,
+        ),
+        "</details></section>",
+        '<section id="settings"><h2>Settings</h2>',
+        _dl([(str(k), f"<code>{escape(_setting(v))}</code>") for k, v in settings.items()]),
+        "</section>",
+    ]
+    if citation:
+        parts.append(f'<section id="cite"><h2>How to cite</h2><p>{citation}</p></section>')
+    parts.append("</main></body></html>\n")
+    return "\n".join(parts)
+
+
+def _setting(v: Any) -> str:
+    if isinstance(v, (list, tuple)):
+        return ", ".join(str(x) for x in v)
+    if isinstance(v, float) and np.isfinite(v):
+        return f"{v:g}"
+    return str(v)
