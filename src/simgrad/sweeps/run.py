@@ -1,0 +1,285 @@
+"""``sg.sweep``: validate a grid, run its units, stack and summarize their tables, report."""
+
+from __future__ import annotations
+
+import os
+import platform
+import shutil
+import time
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .._io import atomic_write_csv, atomic_write_json, check_writable_dir
+from .aggregate import TABLES, collect, summarize_runs, summarize_thresholds
+from .execute import run_units
+from .grid import Grid, load_grid, make_grid
+from .progress import LinePrinter, Progress
+from .units import MARKER, TMP, UNITS, Unit, read_marker, unit_dir
+
+__all__ = ["SweepResult", "run_pipeline_unit", "sweep", "sweep_file"]
+
+
+@dataclass
+class SweepResult:
+    """The aggregated tables of a sweep (as written to ``out/results/``) and unit statuses.
+
+    ``failed`` maps unit ids to their error; ``ok`` is true when every unit finished.
+    """
+
+    out: Path
+    scores: pd.DataFrame
+    decoding: pd.DataFrame
+    thresholds: pd.DataFrame
+    pc_capture: pd.DataFrame
+    summary_thresholds: pd.DataFrame
+    summary_runs: pd.DataFrame
+    units: pd.DataFrame
+    failed: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+    @property
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The four stacked ``sg.run`` tables by name."""
+        return {name: getattr(self, name) for name in TABLES}
+
+    @property
+    def computed(self) -> int:
+        """Units computed by this call (not skipped as already finished)."""
+        return int((self.units["this_run"] == "done").sum()) if len(self.units) else 0
+
+
+def run_pipeline_unit(unit: Unit, folder: Path) -> None:
+    """The work of one unit: ``sg.run`` with one measure and one seed, writing into ``folder``.
+
+    Dataset load options (``unit.load``) go to ``sg.datasets.load``; the loaded dataset is then
+    passed to ``sg.run``.
+    """
+    from ..pipeline import run
+
+    dataset: Any = unit.dataset
+    if unit.load:
+        from ..datasets import load
+
+        dataset = load(unit.dataset, **unit.load)
+    run(dataset=dataset, measures=[unit.measure], seeds=[unit.seed], out=folder, **unit.options)
+
+
+def sweep(
+    datasets: Sequence[str | Mapping[str, Any]] | str,
+    measures: Sequence[str] | str,
+    seeds: Sequence[int] | int = (0,),
+    *,
+    out: str | os.PathLike = "simgrad-sweep",
+    workers: int | None = None,
+    scheduler: Any = None,
+    retries: int = 1,
+    progress: bool | Callable[[Progress], Any] = True,
+    torch_threads: int = 1,
+    level: float = 0.95,
+    report: bool = True,
+    **run_options: Any,
+) -> SweepResult:
+    """Run ``sg.run`` for every dataset × setting × measure × seed and aggregate the results.
+
+    Parameters
+    ----------
+    datasets : names for ``sg.datasets.load``, or ``{"name": ..., **load_options}`` mappings.
+    measures : measure names or aliases (validated through ``sg.measure``).
+    seeds : a list of seeds, or a count ``n`` meaning ``0 … n−1``.
+    out : output folder (must be reachable from every worker: a shared file system).
+    workers : worker processes of the local cluster (default: one per core, at most one per
+        unit); ``0`` runs the units one after the other in this process, without Dask.
+    scheduler : an existing cluster instead: a scheduler address (``"tcp://host:8786"``), a
+        ``distributed.Client`` (left open) or a cluster object such as ``SLURMCluster``.
+    retries : extra attempts for a unit that raised (a unit whose worker died is rescheduled
+        by the scheduler in any case).
+    progress : ``True`` prints progress lines to stderr; a callable receives every
+        :class:`~simgrad.sweeps.Progress` snapshot (raising from it stops the sweep).
+    torch_threads : torch threads per worker process.
+    level : confidence level of the across-seed intervals.
+    report : write ``report.html`` and ``figures/``.
+    run_options : options of ``sg.run``; a list of values sweeps over them (a list given to
+        an option that itself takes a list is one value; use a list of lists to sweep it).
+
+    The whole grid is validated before any unit starts. Units finished by an earlier call with
+    the same ``out`` are skipped. Returns a :class:`SweepResult`; units that failed are listed
+    in ``result.failed`` (with a ``RuntimeWarning``) and left out of the tables.
+    """
+    grid = make_grid(datasets=datasets, measures=measures, seeds=seeds, run_options=run_options,
+                     source="sweep")
+    return _run_grid(grid, out=out, workers=workers, scheduler=scheduler, retries=retries,
+                     progress=progress, torch_threads=torch_threads, level=level, report=report)
+
+
+def sweep_file(
+    path: str | os.PathLike,
+    *,
+    out: str | os.PathLike | None = None,
+    workers: int | None = None,
+    scheduler: Any = None,
+    **kwargs: Any,
+) -> SweepResult:
+    """Run the sweep described by a TOML grid file (format: :mod:`simgrad.sweeps.grid`).
+
+    ``out``/``workers``/``scheduler`` given here override the file's keys; the output folder
+    defaults to the file's ``out`` or ``simgrad-sweep``.
+    """
+    grid = load_grid(path)
+    opts = dict(grid.sweep_options)
+    if workers is not None or scheduler is not None:
+        opts.pop("workers", None)
+        opts.pop("scheduler", None)
+    out = out if out is not None else opts.pop("out", "simgrad-sweep")
+    opts.pop("out", None)
+    return _run_grid(
+        grid,
+        out=out,
+        workers=workers if workers is not None else opts.pop("workers", None),
+        scheduler=scheduler if scheduler is not None else opts.pop("scheduler", None),
+        retries=opts.pop("retries", kwargs.pop("retries", 1)),
+        **kwargs,
+    )
+
+
+def _versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"python": platform.python_version()}
+    for pkg in ("simgrad", "torch", "numpy", "pandas", "dask", "distributed"):
+        try:
+            out[pkg] = version(pkg)
+        except PackageNotFoundError:  # pragma: no cover
+            pass
+    return out
+
+
+def _run_grid(
+    grid: Grid,
+    *,
+    out: str | os.PathLike,
+    workers: int | None = None,
+    scheduler: Any = None,
+    retries: int = 1,
+    progress: bool | Callable[[Progress], Any] = True,
+    torch_threads: int = 1,
+    level: float = 0.95,
+    report: bool = True,
+    runner: Callable[[Unit, Path], Any] = run_pipeline_unit,
+) -> SweepResult:
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int)
+                                or workers < 0):
+        raise TypeError(f"workers must be an integer >= 0, got {workers!r}.")
+    if workers is not None and scheduler is not None:
+        raise ValueError("give workers (a local cluster) or scheduler (an existing one), not both.")
+    if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+        raise TypeError(f"retries must be an integer >= 0, got {retries!r}.")
+    if isinstance(torch_threads, bool) or not isinstance(torch_threads, int) or torch_threads < 1:
+        raise TypeError(f"torch_threads must be an integer >= 1, got {torch_threads!r}.")
+    callback = LinePrinter() if progress is True else (progress or None)
+    if callback is not None and not callable(callback):
+        raise TypeError("progress must be True, False or a callable taking a Progress.")
+    out = check_writable_dir(out, "out").resolve()
+    (out / UNITS).mkdir(exist_ok=True)
+
+    units = grid.units()
+    todo = [u for u in units if not (unit_dir(out, u) / MARKER).is_file()]
+    started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    manifest = {
+        "versions": _versions(),
+        "grid": grid.as_dict(),
+        "out": str(out),
+        "started": started,
+        "status": "running",
+        "units": {u.uid: "pending" if u in todo else "finished" for u in units},
+    }
+    atomic_write_json(out / "sweep.json", manifest)
+    t0 = time.perf_counter()
+    outcome = run_units(
+        todo,
+        out,
+        runner,
+        total=len(units),
+        skipped=len(units) - len(todo),
+        workers=workers,
+        scheduler=scheduler,
+        retries=retries,
+        torch_threads=torch_threads,
+        progress=callback,
+    )
+    seconds = time.perf_counter() - t0
+    result = _aggregate(out, grid, units, outcome.status, outcome.errors, level)
+    if report:
+        from .report import write_report
+
+        write_report(result, grid, level=level)
+    manifest.update(
+        status="complete" if result.ok else "incomplete",
+        finished=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        seconds=seconds,
+        workers=outcome.workers,
+        scheduler=outcome.address,
+        units=dict(zip(result.units["unit"], result.units["status"])),
+        failed=result.failed,
+    )
+    atomic_write_json(out / "sweep.json", manifest)
+    if result.ok:
+        shutil.rmtree(out / UNITS / TMP, ignore_errors=True)
+    else:
+        warnings.warn(
+            f"sweep: {len(result.failed)} of {len(units)} units failed "
+            f"(see {out / 'sweep.json'}): "
+            + "; ".join(f"{k}: {v}" for k, v in list(result.failed.items())[:3]),
+            RuntimeWarning,
+            stacklevel=3,
+        )
+    return result
+
+
+def _aggregate(out: Path, grid: Grid, units: list[Unit], status: dict, errors: dict,
+               level: float) -> SweepResult:
+    tables = collect(out, units, grid.swept)
+    rows = []
+    failed = {}
+    for u in units:
+        folder = unit_dir(out, u)
+        done = (folder / MARKER).is_file()
+        marker = read_marker(out, u) if done else {}
+        st = "finished" if done else ("failed" if status.get(u.uid) == "failed" else "missing")
+        if not done:
+            failed[u.uid] = errors.get(u.uid, "did not finish")
+        rows.append({
+            "unit": u.uid,
+            "dataset": u.dataset,
+            **{k: u.options.get(k) for k in grid.swept},
+            "measure": u.measure,
+            "seed": u.seed,
+            "status": st,
+            "this_run": status.get(u.uid, "skipped"),
+            "seconds": marker.get("seconds"),
+            "folder": str(folder.relative_to(out)),
+        })
+    units_df = pd.DataFrame(rows)
+    res = SweepResult(
+        out=out,
+        **tables,
+        summary_thresholds=summarize_thresholds(tables["thresholds"], grid.swept, level),
+        summary_runs=summarize_runs(tables["scores"], grid.swept, level),
+        units=units_df,
+        failed=failed,
+    )
+    results = out / "results"
+    for name in TABLES:
+        atomic_write_csv(results / f"{name}.csv", tables[name])
+    atomic_write_csv(results / "summary_thresholds.csv", res.summary_thresholds)
+    atomic_write_csv(results / "summary_runs.csv", res.summary_runs)
+    atomic_write_csv(results / "units.csv", units_df)
+    return res
+
