@@ -218,9 +218,13 @@ def _open_client(scheduler: Any, workers: int | None, n_units: int):
         return client, close
     if isinstance(scheduler, Client):
         return scheduler, lambda: None
-    if isinstance(scheduler, str):
+    if isinstance(scheduler, (str, os.PathLike)):
+        is_file = Path(scheduler).suffix == ".json" and Path(scheduler).is_file()
         try:
-            client = Client(scheduler, timeout="30s")
+            if is_file:  # a scheduler file, as written by `dask scheduler --scheduler-file`
+                client = Client(scheduler_file=str(scheduler), timeout="30s")
+            else:
+                client = Client(str(scheduler), timeout="30s")
         except OSError as exc:
             raise ValueError(f"scheduler: cannot connect to {scheduler!r} ({exc}).") from None
         return client, client.close

@@ -271,7 +271,10 @@ def _parse_sweep_options(opts: dict, source: str) -> dict:
     if "out" in opts and not isinstance(opts["out"], (str, Path)):
         raise TypeError(f"{source}: key 'out' must be a path string, got {opts['out']!r}.")
     if "scheduler" in opts and not isinstance(opts["scheduler"], str):
-        raise TypeError(f"{source}: key 'scheduler' must be an address string.")
+        raise TypeError(
+            f"{source}: key 'scheduler' must be an address (tcp://host:port) or the path of a "
+            "scheduler file, as a string."
+        )
     for key, low in (("workers", 0), ("retries", 0)):
         if key in opts:
             v = opts[key]

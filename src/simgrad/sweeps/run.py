@@ -144,7 +144,7 @@ def sweep_file(
         out=out,
         workers=workers if workers is not None else opts.pop("workers", None),
         scheduler=scheduler if scheduler is not None else opts.pop("scheduler", None),
-        retries=opts.pop("retries", kwargs.pop("retries", 1)),
+        retries=kwargs.pop("retries", opts.pop("retries", 1)),
         **kwargs,
     )
 
