@@ -132,28 +132,32 @@ def execute_unit(
             "pid": os.getpid(),
         }
         _write_json_atomic(work / MARKER, marker)
-        _publish(work, final)
+        published = _publish(work, final)
     finally:
         if work.exists():
             shutil.rmtree(work, ignore_errors=True)
-    status = "done" if read_marker(out, unit).get("pid") == os.getpid() else "skipped"
-    return {"uid": unit.uid, "status": status, "seconds": seconds}
+    status = "done" if published else "skipped"
+    return {"uid": unit.uid, "status": status, "seconds": seconds if published else 0.0}
 
 
-def _publish(work: Path, final: Path) -> None:
-    """Rename ``work`` to ``final``; if another attempt finished first, keep its copy."""
+def _publish(work: Path, final: Path) -> bool:
+    """Rename ``work`` to ``final``; if another attempt finished first, keep its copy.
+
+    Returns whether ``work`` became the unit's folder."""
     try:
         os.rename(work, final)
-        return
+        return True
     except OSError:
         if (final / MARKER).is_file():
-            return  # someone else finished this unit: ours is discarded by the caller
+            return False  # someone else finished this unit: ours is discarded by the caller
     # ``final`` exists but is unfinished (left by hand or an old layout): move it aside.
     stale = final.parent / TMP / f"{final.name}.stale.{uuid.uuid4().hex[:8]}"
     os.rename(final, stale)
     shutil.rmtree(stale, ignore_errors=True)
     try:
         os.rename(work, final)
+        return True
     except OSError:
         if not (final / MARKER).is_file():
             raise
+        return False
