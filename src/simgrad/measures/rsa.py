@@ -1,0 +1,572 @@
+"""Representational similarity analysis (RSA): an RDM per input, then a comparison of RDMs.
+
+Names are ``rsa-rdm=R-compare=C-{score, distance=angular, angular_score}``.
+
+RDMs (n×n, zero diagonal, built on the n samples ``x_i``, rows of X):
+
+- ``squared_euclidean``  D_ij = ‖x_i − x_j‖².  rsatoolbox's ``calc_rdm(method="euclidean")``
+  is this divided by the number of units d; every comparison below is invariant to a
+  positive rescaling of an RDM, so it gives exactly the same scores.
+- ``euclidean``          D_ij = ‖x_i − x_j‖.
+- ``correlation``        D_ij = 1 − Pearson(x_i, x_j) (each sample's pattern across units;
+  rsatoolbox ``correlation``). A constant pattern has correlation 0 with every other.
+- ``cosine``             D_ij = 1 − cos(x_i, x_j) (a zero pattern has cosine 0).
+
+Comparisons, on the strict upper triangles v = vec(D) (M = n(n−1)/2 entries) unless noted,
+with the same definitions as rsatoolbox's ``compare``:
+
+- ``cosine``     ⟨v_X, v_Y⟩ / (‖v_X‖‖v_Y‖)
+- ``pearson``    cosine of the mean-centred vectors (rsatoolbox ``corr``)
+- ``spearman``   Pearson correlation of the ranks (ties get their average rank)
+- ``rho_a``      12 Σ (r_X − r̄)(r_Y − r̄) / (M³ − M)   (rsatoolbox ``rho-a``)
+- ``kendall``    Kendall's τ_b (concordant − discordant pairs over the tie-corrected total)
+- ``tau_a``      Kendall's τ_a (concordant − discordant pairs over M(M−1)/2)
+- ``cosine_cov`` cosine of the double-centred matrices G = −½ H D H (full n×n matrices):
+  rsatoolbox's RDM-covariance–whitened cosine without a noise model. With the
+  squared-Euclidean RDM this is linear CKA (Gretton).
+- ``corr_cov``   the same after subtracting the mean of v from the off-diagonal entries.
+- ``bures``      Bures similarity tr(√(G_X^½ G_Y G_X^½)) / √(tr G_X tr G_Y) of G = −½HDH
+  (negative eigenvalues clipped at 0 as rsatoolbox does).
+- ``(soft_spearman-strength=S)``  Pearson correlation of *soft* ranks (Blondel et al. 2020:
+  the projection of S·z onto the permutahedron, z the z-scored v); differentiable, and equal
+  to ``spearman`` once S exceeds 1 / (smallest gap between sorted z-scores). The spelling
+  without parentheses, ``compare=soft_spearman-strength=S``, is accepted too.
+
+The rank comparisons (spearman, rho_a, kendall, tau_a) are exact and not differentiable.
+Memory: one n×n RDM per input plus its M-entry upper triangle; no n²×n² objects.
+
+>>> import torch
+>>> X = torch.randn(30, 5, dtype=torch.float64)
+>>> round(float(rsa_score(X, 2 * X + 1, "euclidean", "pearson")), 10)
+1.0
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .forms import register_similarity
+from .linalg import safe_sqrt, sym_matrix_function
+from .registry import Param, Template, alias, format_number, register
+
+__all__ = [
+    "COMPARISONS",
+    "RDMS",
+    "compare_rdms",
+    "kendall_tau",
+    "rankdata",
+    "rdm",
+    "rsa_score",
+    "soft_rank",
+    "upper_triangle",
+]
+
+RDMS = ("squared_euclidean", "euclidean", "correlation", "cosine")
+EXACT_COMPARISONS = (
+    "cosine",
+    "pearson",
+    "spearman",
+    "kendall",
+    "tau_a",
+    "rho_a",
+    "cosine_cov",
+    "corr_cov",
+    "bures",
+)
+COMPARISONS = EXACT_COMPARISONS + ("soft_spearman",)
+RANK_BASED = ("spearman", "kendall", "tau_a", "rho_a")
+MATRIX_BASED = ("cosine_cov", "corr_cov", "bures")
+
+
+def _tiny(t: torch.Tensor) -> float:
+    return torch.finfo(t.dtype).tiny
+
+
+# ----------------------------------------------------------------------------- RDMs
+def _zero_diag(d: torch.Tensor) -> torch.Tensor:
+    n = d.shape[-1]
+    return d * (1 - torch.eye(n, dtype=d.dtype, device=d.device))
+
+
+def _unit_rows(x: torch.Tensor) -> torch.Tensor:
+    sq = (x * x).sum(-1, keepdim=True)
+    norm = safe_sqrt(sq)
+    return x / torch.where(sq > 0, norm, torch.ones_like(norm))
+
+
+def rdm(x: torch.Tensor, kind: str = "correlation") -> torch.Tensor:
+    """The n×n representational dissimilarity matrix of the rows of ``(..., n, d)`` ``x``.
+
+    >>> x = torch.tensor([[0.0, 0.0], [3.0, 4.0]], dtype=torch.float64)
+    >>> rdm(x, "euclidean")[0, 1].item(), rdm(x, "squared_euclidean")[0, 1].item()
+    (5.0, 25.0)
+    """
+    if kind in ("squared_euclidean", "euclidean"):
+        # Gram form, as rsatoolbox (not centred first: integer-valued data then gives exact
+        # integer distances, so tied dissimilarities stay tied for the rank comparisons)
+        sq = (x * x).sum(-1)
+        d2 = sq.unsqueeze(-1) + sq.unsqueeze(-2) - 2 * (x @ x.transpose(-1, -2))
+        d2 = _zero_diag(d2.clamp_min(0))
+        return d2 if kind == "squared_euclidean" else safe_sqrt(d2)
+    if kind in ("correlation", "cosine"):
+        xr = x - x.mean(-1, keepdim=True) if kind == "correlation" else x
+        u = _unit_rows(xr)
+        return _zero_diag(1 - u @ u.transpose(-1, -2))
+    raise ValueError(f"rdm must be one of {list(RDMS)}, got {kind!r}.")
+
+
+_TRIU_CACHE: dict = {}
+
+
+def upper_triangle(d: torch.Tensor) -> torch.Tensor:
+    """Strict upper triangle of ``(..., n, n)`` as ``(..., n(n−1)/2)``, row-major (as
+    scipy's ``squareform`` and rsatoolbox's RDM vectors)."""
+    n = d.shape[-1]
+    key = (n, str(d.device))
+    if key not in _TRIU_CACHE:
+        iu = torch.triu_indices(n, n, offset=1, device=d.device)
+        _TRIU_CACHE.clear()
+        _TRIU_CACHE[key] = iu[0] * n + iu[1]
+    return d.flatten(-2)[..., _TRIU_CACHE[key]]
+
+
+# ----------------------------------------------------------------------------- vector comparisons
+def _cosine(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    num = (a * b).sum(-1)
+    na, nb = (a * a).sum(-1), (b * b).sum(-1)
+    tiny = _tiny(a)
+    return num / (na.clamp_min(tiny).sqrt() * nb.clamp_min(tiny).sqrt())
+
+
+def _pearson(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    return _cosine(a - a.mean(-1, keepdim=True), b - b.mean(-1, keepdim=True))
+
+
+def _tie_bounds(s: torch.Tensor, new: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """First and last index of the tie group of each position of a sorted row.
+
+    ``new[..., i]`` is True where a new group starts at i.
+    """
+    m = s.shape[-1]
+    ar = torch.arange(m, device=s.device).expand_as(new)
+    start = torch.where(new, ar, torch.zeros_like(ar)).cummax(-1).values
+    last = torch.ones_like(new)
+    last[..., :-1] = new[..., 1:]
+    end = torch.where(last, ar, torch.full_like(ar, m - 1)).flip(-1).cummin(-1).values.flip(-1)
+    return start, end
+
+
+def _starts(s: torch.Tensor) -> torch.Tensor:
+    new = torch.ones(s.shape, dtype=torch.bool, device=s.device)
+    new[..., 1:] = s[..., 1:] != s[..., :-1]
+    return new
+
+
+def rankdata(v: torch.Tensor) -> torch.Tensor:
+    """Ranks 1…M along the last axis, ties given their average rank (scipy ``rankdata``).
+
+    >>> rankdata(torch.tensor([3.0, 1.0, 3.0, 2.0])).tolist()
+    [3.5, 1.0, 3.5, 2.0]
+    """
+    v = v.detach()
+    s, idx = torch.sort(v, dim=-1)
+    start, end = _tie_bounds(s, _starts(s))
+    avg = (start + end).to(v.dtype) / 2 + 1
+    return torch.empty_like(avg).scatter_(-1, idx, avg)
+
+
+def _pairs_tied(s: torch.Tensor, new: torch.Tensor) -> torch.Tensor:
+    """Σ t(t−1)/2 over tie groups of a sorted row (int64)."""
+    start, end = _tie_bounds(s, new)
+    size = end - start + 1
+    # each group counted once, at its first position
+    return torch.where(new, size * (size - 1) // 2, torch.zeros_like(size)).sum(-1)
+
+
+def _inversions(y: torch.Tensor) -> torch.Tensor:
+    """Number of pairs i < j with y_i > y_j in each row (bottom-up merge counting)."""
+    b, m = y.shape
+    p = 1 << max(0, (m - 1).bit_length())
+    a = torch.cat([y, torch.full((b, p - m), math.inf, dtype=y.dtype, device=y.device)], -1)
+    inv = torch.zeros(b, dtype=torch.int64, device=y.device)
+    w = 1
+    while w < p:
+        blocks = a.view(b, p // (2 * w), 2, w)
+        left = blocks[:, :, 0, :].contiguous()
+        right = blocks[:, :, 1, :].contiguous()
+        le = torch.searchsorted(left, right, right=True)
+        inv += (w - le).sum((-2, -1))
+        a = torch.sort(a.view(b, p // (2 * w), 2 * w), dim=-1).values.reshape(b, p)
+        w *= 2
+    return inv
+
+
+def kendall_tau(x: torch.Tensor, y: torch.Tensor, variant: str = "b") -> torch.Tensor:
+    """Kendall's τ_b (``variant="b"``) or τ_a between rows of ``(..., M)`` tensors, exactly,
+    in O(M log² M) without an M×M matrix.
+
+    τ_a = (n_c − n_d) / n₀ and τ_b = (n_c − n_d) / √((n₀ − n₁)(n₀ − n₂)), with n₀ = M(M−1)/2,
+    n₁, n₂ the pairs tied in x, in y, and n_c − n_d = n₀ − n₁ − n₂ + n₃ − 2 n_d (n₃ = pairs
+    tied in both).
+
+    >>> kendall_tau(torch.tensor([1.0, 2, 3, 4]), torch.tensor([1.0, 3, 2, 4])).item()
+    0.6666666666666666
+    """
+    shape = x.shape[:-1]
+    m = x.shape[-1]
+    xb = x.detach().reshape(-1, m)
+    yb = y.detach().reshape(-1, m)
+    # lexicographic sort by (x, y)
+    o1 = torch.sort(yb, dim=-1, stable=True).indices
+    o2 = torch.sort(xb.gather(-1, o1), dim=-1, stable=True).indices
+    order = o1.gather(-1, o2)
+    xs, ys = xb.gather(-1, order), yb.gather(-1, order)
+    newx = _starts(xs)
+    n1 = _pairs_tied(xs, newx)
+    newxy = newx | _starts(ys)
+    n3 = _pairs_tied(xs, newxy)
+    ysort = torch.sort(yb, dim=-1).values
+    n2 = _pairs_tied(ysort, _starts(ysort))
+    nd = _inversions(ys)
+    n0 = m * (m - 1) // 2
+    diff = (n0 - n1 - n2 + n3 - 2 * nd).to(torch.float64)
+    if variant == "a":
+        tau = diff / max(n0, 1)
+    else:
+        den = ((n0 - n1).to(torch.float64) * (n0 - n2).to(torch.float64)).sqrt()
+        tau = torch.where(den > 0, diff / den.clamp_min(1.0), torch.zeros_like(diff))
+    return tau.clamp(-1.0, 1.0).to(x.dtype).reshape(shape)
+
+
+# ----------------------------------------------------------------------------- soft ranks
+class _SoftRank(torch.autograd.Function):
+    """Projection of z onto the permutahedron of (1, …, M) (Blondel et al. 2020)."""
+
+    @staticmethod
+    def forward(ctx, z):  # type: ignore[override]
+        from scipy.optimize import isotonic_regression
+
+        zn = z.detach().cpu().numpy()
+        m = zn.shape[-1]
+        w = np.arange(m, 0, -1, dtype=np.float64)
+        out = np.empty_like(zn)
+        orders, blocks = [], []
+        for i, row in enumerate(zn):
+            order = np.argsort(-row, kind="stable")
+            s = row[order]
+            res = isotonic_regression(s - w, increasing=False)
+            out[i, order] = s - res.x
+            orders.append(order)
+            blocks.append(np.asarray(res.blocks))
+        ctx.orders, ctx.blocks = orders, blocks
+        return torch.as_tensor(out, dtype=z.dtype, device=z.device)
+
+    @staticmethod
+    def backward(ctx, grad):  # type: ignore[override]
+        g = grad.detach().cpu().numpy()
+        out = np.empty_like(g)
+        for i, (order, blk) in enumerate(zip(ctx.orders, ctx.blocks)):
+            gs = g[i, order]
+            starts = blk[:-1]
+            sizes = np.diff(blk)
+            means = np.add.reduceat(gs, starts) / sizes
+            out[i, order] = gs - np.repeat(means, sizes)
+        return torch.as_tensor(out, dtype=grad.dtype, device=grad.device)
+
+
+def soft_rank(v: torch.Tensor, strength: float) -> torch.Tensor:
+    """Differentiable ranks of the rows of ``(..., M)`` ``v``: the Euclidean projection of
+    ``strength · zscore(v)`` onto the permutahedron of (1, …, M). Exact (average-tie) ranks
+    once ``strength`` × the smallest gap between sorted z-scores exceeds 1.
+
+    >>> soft_rank(torch.tensor([0.3, -2.0, 1.0], dtype=torch.float64), 100.0).tolist()
+    [2.0, 1.0, 3.0]
+    """
+    shape = v.shape
+    m = shape[-1]
+    vc = v - v.mean(-1, keepdim=True)
+    sd = ((vc * vc).mean(-1, keepdim=True)).clamp_min(_tiny(v)).sqrt()
+    z = (strength * vc / sd).reshape(-1, m)
+    return _SoftRank.apply(z).reshape(shape)
+
+
+# ----------------------------------------------------------------------------- matrix comparisons
+def _double_center(g: torch.Tensor) -> torch.Tensor:
+    g = g - g.mean(-1, keepdim=True)
+    return g - g.mean(-2, keepdim=True)
+
+
+def _noise_cut(lam: torch.Tensor) -> torch.Tensor:
+    """Eigenvalues below 1000·eps·max|λ| are rounding noise: treated as exactly 0, so the
+    square roots of a rank-deficient matrix's null space add nothing (rather than √eps)."""
+    scale = lam.abs().amax(-1, keepdim=True).clamp_min(_tiny(lam))
+    return 1e3 * torch.finfo(lam.dtype).eps * scale
+
+
+def _sqrt_psd(a: torch.Tensor) -> torch.Tensor:
+    """A₊^½ (eigenvalues below the noise level set to 0), with a finite backward."""
+
+    def f(lam):
+        keep = lam > _noise_cut(lam)
+        return torch.where(keep, lam.clamp_min(0).sqrt(), torch.zeros_like(lam))
+
+    def fp(lam):
+        cut = _noise_cut(lam)
+        keep = lam > cut
+        return torch.where(keep, 0.5 / lam.clamp_min(cut).sqrt(), torch.zeros_like(lam))
+
+    return sym_matrix_function(a, f, fp)
+
+
+def _bures(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    ra = _sqrt_psd(a)
+    m = ra @ b @ ra
+    m = 0.5 * (m + m.transpose(-1, -2))
+    lam = torch.linalg.eigvalsh(m)
+    keep = lam > _noise_cut(lam)
+    fid = torch.where(keep, safe_sqrt(lam), torch.zeros_like(lam)).sum(-1)
+    ta = a.diagonal(dim1=-2, dim2=-1).sum(-1)
+    tb = b.diagonal(dim1=-2, dim2=-1).sum(-1)
+    return fid / (ta.clamp_min(_tiny(a)) * tb.clamp_min(_tiny(a))).sqrt()
+
+
+def _offdiag_mean(d: torch.Tensor) -> torch.Tensor:
+    n = d.shape[-1]
+    return d.sum((-2, -1)) / max(n * (n - 1), 1)
+
+
+def _compare_matrices(dx: torch.Tensor, dy: torch.Tensor, compare: str) -> torch.Tensor:
+    if compare == "corr_cov":
+        n = dx.shape[-1]
+        off = 1 - torch.eye(n, dtype=dx.dtype, device=dx.device)
+        dx = dx - _offdiag_mean(dx)[..., None, None] * off
+        dy = dy - _offdiag_mean(dy)[..., None, None] * off
+    gx, gy = _double_center(-0.5 * dx), _double_center(-0.5 * dy)
+    if compare == "bures":
+        return _bures(gx, gy)
+    return _cosine(gx.flatten(-2), gy.flatten(-2))
+
+
+# ----------------------------------------------------------------------------- dispatch
+def compare_rdms(
+    dx: torch.Tensor, dy: torch.Tensor, compare: str = "pearson", strength: float | None = None
+) -> torch.Tensor:
+    """Compare two ``(..., n, n)`` RDMs (zero diagonals) with the named comparison."""
+    if compare in MATRIX_BASED:
+        return _compare_matrices(dx, dy, compare)
+    vx, vy = upper_triangle(dx), upper_triangle(dy)
+    if compare == "cosine":
+        return _cosine(vx, vy)
+    if compare == "pearson":
+        return _pearson(vx, vy)
+    if compare == "soft_spearman":
+        if strength is None or not strength > 0:
+            raise ValueError(f"soft_spearman needs a positive strength, got {strength!r}.")
+        return _pearson(soft_rank(vx, strength), soft_rank(vy, strength))
+    if compare in ("spearman", "rho_a"):
+        rx, ry = rankdata(vx), rankdata(vy)
+        if compare == "spearman":
+            return _pearson(rx, ry)
+        m = rx.shape[-1]
+        rx, ry = rx - rx.mean(-1, keepdim=True), ry - ry.mean(-1, keepdim=True)
+        return 12 * (rx * ry).sum(-1) / max(m**3 - m, 1)
+    if compare in ("kendall", "tau_a"):
+        return kendall_tau(vx, vy, "b" if compare == "kendall" else "a")
+    raise ValueError(f"compare must be one of {list(COMPARISONS)}, got {compare!r}.")
+
+
+def rsa_score(
+    x: torch.Tensor,
+    y: torch.Tensor,
+    rdm_kind: str = "correlation",
+    compare: str = "pearson",
+    strength: float | None = None,
+) -> torch.Tensor:
+    """RSA similarity of ``(..., n, p)`` and ``(..., n, q)``: compare(RDM(X), RDM(Y))."""
+    if compare in RANK_BASED:
+        with torch.no_grad():
+            return compare_rdms(rdm(x, rdm_kind), rdm(y, rdm_kind), compare)
+    return compare_rdms(rdm(x, rdm_kind), rdm(y, rdm_kind), compare, strength)
+
+
+# ----------------------------------------------------------------------------- registration
+@dataclass(frozen=True)
+class Comparison:
+    """A parsed ``compare=`` value: the method and, for soft Spearman, its strength."""
+
+    method: str
+    strength: float | None = None
+
+
+def _parse_compare(text: str) -> Comparison:
+    if text in EXACT_COMPARISONS:
+        return Comparison(text)
+    prefix = "(soft_spearman-strength="
+    if text.startswith(prefix) and text.endswith(")"):
+        s = float(text[len(prefix) : -1])
+        if not (math.isfinite(s) and s > 0):
+            raise ValueError
+        return Comparison("soft_spearman", s)
+    raise ValueError
+
+
+def _fmt_compare(c: Comparison) -> str:
+    if c.method == "soft_spearman":
+        return f"(soft_spearman-strength={format_number(c.strength)})"
+    return c.method
+
+
+RDM = Param("rdm", kind="choice", choices=RDMS, grid=RDMS)
+# τ_a and ρ_a are not normalized by the norms of the vectors they compare, so their angles
+# are not metrics; every other comparison is the cosine of two vectors built from one input
+# each (centred ranks, sign vectors for τ_b, double-centred RDMs, Bures fidelity), whose
+# arccos is a (pseudo-)metric.
+_UNNORMALIZED = ("tau_a", "rho_a")
+
+
+def _compare_param(methods: tuple[str, ...], soft: bool) -> Param:
+    def parse(text: str) -> Comparison:
+        c = _parse_compare(text)
+        if c.method not in methods:
+            raise ValueError
+        return c
+
+    grid = tuple(Comparison(c) for c in methods if c != "soft_spearman")
+    if soft:
+        grid += (Comparison("soft_spearman", 10.0), Comparison("soft_spearman", 100.0))
+    return Param("compare", kind="custom", grid=grid, parse_fn=parse, fmt_fn=_fmt_compare)
+
+
+COMPARE = _compare_param(tuple(c for c in COMPARISONS if c not in _UNNORMALIZED), soft=True)
+COMPARE_UNNORMALIZED = _compare_param(_UNNORMALIZED, soft=False)
+
+_RDM_TEXT = {
+    "squared_euclidean": ("squared Euclidean", "‖x_i − x_j‖²"),
+    "euclidean": ("Euclidean", "‖x_i − x_j‖"),
+    "correlation": ("correlation-distance", "1 − r(x_i, x_j)"),
+    "cosine": ("cosine-distance", "1 − cos(x_i, x_j)"),
+}
+_CMP_TEXT = {
+    "cosine": ("cosine", "cos(v_X, v_Y)"),
+    "pearson": ("Pearson correlation", "r(v_X, v_Y)"),
+    "spearman": ("Spearman rank correlation", "r(rank v_X, rank v_Y)"),
+    "kendall": ("Kendall τ_b", "τ_b(v_X, v_Y)"),
+    "tau_a": ("Kendall τ_a", "τ_a(v_X, v_Y)"),
+    "rho_a": ("Spearman ρ_a (no tie correction)", "12 Σ r̃_X r̃_Y / (M³ − M)"),
+    "cosine_cov": ("RDM-covariance-whitened cosine", "cos(H D_X H, H D_Y H)"),
+    "corr_cov": ("RDM-covariance-whitened correlation", "cos(H(D_X − m_X)H, H(D_Y − m_Y)H)"),
+    "bures": ("Bures similarity of −½HDH", "tr(G_X^½ G_Y G_X^½)^½ / √(tr G_X tr G_Y)"),
+    "soft_spearman": ("soft-rank Spearman correlation", "r(softrank v_X, softrank v_Y)"),
+}
+_REFS = (
+    "Kriegeskorte et al. 2008, Representational similarity analysis",
+    "Schütt et al. 2023, Statistical inference on representational geometries (rsatoolbox)",
+)
+
+
+def _card(values: dict) -> dict:
+    kind: str = values["rdm"]
+    cmp: Comparison = values["compare"]
+    method = cmp.method
+    inv = ["permutation", "isotropic_scaling"]
+    if kind in ("squared_euclidean", "euclidean", "cosine"):
+        inv.append("orthogonal")
+    if kind in ("squared_euclidean", "euclidean"):
+        inv.append("translation")
+    rname, rform = _RDM_TEXT[kind]
+    cname, cform = _CMP_TEXT[method]
+    if method == "soft_spearman":
+        cname += f", strength {format_number(cmp.strength)}"
+    refs = _REFS
+    if method == "soft_spearman":
+        refs = refs + ("Blondel et al. 2020, Fast differentiable sorting and ranking",)
+    if method == "bures":
+        refs = refs + ("Harvey et al. 2023, Duality of Bures and shape distances",)
+    rank = method in RANK_BASED
+    cost = "O(n²·d)"
+    if method in ("spearman", "rho_a"):
+        cost += " + O(n² log n) (sort)"
+    elif method in ("kendall", "tau_a"):
+        cost += " + O(n² log² n) (merge counting)"
+    elif method == "bures":
+        cost += " + O(n³) (eigendecompositions)"
+    elif method == "soft_spearman":
+        cost += " + O(n² log n) (sort + isotonic regression, on CPU)"
+    else:
+        cost += " + O(n²)"
+    return dict(
+        family="rsa",
+        form="score",
+        description=f"RSA: {cname} of {rname} RDMs"
+        + (" (exact ranks; not differentiable)" if rank else ""),
+        formula=f"{cform}, v = upper triangle of D, D_ij = {rform}",
+        range=(0.0, 1.0) if method == "bures" else (-1.0, 1.0),
+        metric=False,
+        symmetric=True,
+        differentiable=not rank,
+        invariances=tuple(inv),
+        estimator="plug-in (in-sample RDMs, no cross-validation)",
+        cost=cost,
+        references=refs,
+    )
+
+
+def _build(rdm: str, compare: Comparison):
+    def fn(x, y, n_conditions=None):
+        return rsa_score(x, y, rdm, compare.method, compare.strength)
+
+    return fn
+
+
+register_similarity("rsa", (RDM, COMPARE), _build, _card, angular_metric=True)
+register_similarity("rsa", (RDM, COMPARE_UNNORMALIZED), _build, _card, angular_metric=False)
+
+
+class _UnparenthesizedSoft(Template):
+    """Accepts ``rsa-rdm=R-compare=soft_spearman-strength=S-...``; canonical name is the
+    parenthesized spelling. Its grid is empty so the catalogue lists each measure once."""
+
+    def canonical(self, values: dict) -> str:
+        main = {"rdm": values["rdm"], "compare": Comparison("soft_spearman", values["strength"])}
+        return _MAIN[self.form].canonical(main)
+
+
+_MAIN: dict[str, Template] = {}
+
+
+def _register_unparenthesized() -> None:
+    from .registry import _TEMPLATES
+
+    for tpl in list(_TEMPLATES["rsa"]):
+        if tpl.params[1] is COMPARE:
+            _MAIN[tpl.form] = tpl
+    soft = Param("compare", kind="choice", choices=("soft_spearman",), grid=())
+    strength = Param(
+        "strength", kind="float", grid=(), check=lambda s: s > 0,
+        check_msg="the soft-rank strength must be positive.",
+    )
+    for form, main in _MAIN.items():
+
+        def build(_main=main, **values):
+            return _main.build(
+                rdm=values["rdm"], compare=Comparison("soft_spearman", values["strength"])
+            )
+
+        def card(values, _main=main):
+            return _main.make_card(
+                {"rdm": values["rdm"], "compare": Comparison("soft_spearman", values["strength"])}
+            )
+
+        register(_UnparenthesizedSoft("rsa", form, (RDM, soft, strength), build, card))
+
+
+_register_unparenthesized()
+
+alias("rsa", "rsa-rdm=correlation-compare=pearson-score")
+alias("rsa-correlation-pearson", "rsa-rdm=correlation-compare=pearson-score")
+alias("rsa-correlation-spearman", "rsa-rdm=correlation-compare=spearman-score")
+alias("rsa-euclidean-pearson", "rsa-rdm=euclidean-compare=pearson-score")
