@@ -12,7 +12,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -29,7 +28,6 @@ from simgrad.sweeps import (
     Progress,
     Unit,
     execute_unit,
-    make_grid,
     mean_interval,
     summarize_thresholds,
     unit_dir,
@@ -141,3 +139,231 @@ def test_unit_ids_are_unique_and_depend_on_every_setting():
     assert all("/" not in u.uid and "(" not in u.uid for u in (a, b, c))
     assert Unit("toy2d", "cka", 0, {"max_iter": 30}).uid == Unit(
         "toy2d", "cka", 0, {"max_iter": 30}).uid
+
+
+# ----------------------------------------------------------------------------- grids
+
+GRID = {
+    "datasets": ["toy2d", "ultrametric"],
+    "measures": ["cka", "procrustes-angular_score"],
+    "seeds": [0, 1],
+    "max_iter": 30,
+}
+
+
+def _toml(d: dict) -> str:
+    def val(v):
+        if isinstance(v, str):
+            return json.dumps(v)
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, list):
+            return "[" + ", ".join(val(x) for x in v) + "]"
+        if isinstance(v, dict):
+            return "{ " + ", ".join(f"{k} = {val(x)}" for k, x in v.items()) + " }"
+        return repr(v)
+
+    return "".join(f"{k} = {val(v)}\n" for k, v in d.items())
+
+
+def test_grid_expands_lists_into_settings_and_units():
+    g = grid_from_mapping({**GRID, "seeds": 3, "lr": [0.1, 0.05]})
+    assert g.seeds == (0, 1, 2)
+    assert g.swept == ("lr",)
+    assert g.settings == ({"max_iter": 30, "lr": 0.1}, {"max_iter": 30, "lr": 0.05})
+    units = g.units()
+    assert len(units) == 2 * 2 * 2 * 3
+    assert [(u.dataset, u.options["lr"], u.measure, u.seed) for u in units[:4]] == [
+        ("toy2d", 0.1, "cka", 0), ("toy2d", 0.1, "cka", 1), ("toy2d", 0.1, "cka", 2),
+        ("toy2d", 0.1, "procrustes-angular_score", 0)]
+    g2 = grid_from_mapping({**GRID, "datasets": [{"name": "ultrametric", "n_features": 20}]})
+    assert g2.datasets == (("ultrametric", {"n_features": 20}),)
+
+
+@pytest.mark.parametrize(
+    ("change", "error", "names"),
+    [
+        ({"max_iterations": 30}, ValueError, "'max_iterations'"),  # unknown key
+        ({"max_iter": "thirty"}, TypeError, "'max_iter'"),  # wrong type
+        ({"max_iter": [30, 2.5]}, TypeError, "'max_iter'"),  # wrong type inside a sweep
+        ({"seeds": [0, "1"]}, TypeError, "'seeds'"),
+        ({"seeds": [0, 0]}, ValueError, "'seeds'"),
+        ({"datasets": ["toy2d", "ultrametrc"]}, ValueError, "'ultrametrc'"),  # unknown dataset
+        ({"measures": ["cka", "ckaa"]}, ValueError, "'ckaa'"),  # unknown measure
+        ({"measures": ["cka", "cka-kernel=linear-hsic=gretton-score"]}, ValueError, "twice"),
+        ({"workers": "two"}, TypeError, "'workers'"),
+        ({"out": 3}, TypeError, "'out'"),
+        ({"dataset": "toy2d"}, ValueError, "'dataset'"),  # set by the sweep itself
+    ],
+)
+def test_malformed_grid_fails_before_any_unit(tmp_path, capsys, change, error, names):
+    from simgrad.cli import main
+
+    bad = {**GRID, **change}
+    path = tmp_path / "grid.toml"
+    path.write_text(_toml(bad))
+    out = tmp_path / "out"
+    assert main(["sweep", str(path), "--out", str(out), "--workers", "0"]) == 2
+    err = capsys.readouterr().err
+    assert names in err, err
+    assert not out.exists()  # nothing started, nothing written
+    with pytest.raises(error, match=names.replace("(", r"\(")):
+        grid_from_mapping(bad)
+
+
+def test_grid_file_errors(tmp_path, capsys):
+    from simgrad.cli import main
+
+    p = tmp_path / "g.toml"
+    p.write_text("datasets = [toy2d\n")
+    assert main(["sweep", str(p), "--workers", "0"]) == 2
+    assert "not valid TOML" in capsys.readouterr().err
+    assert main(["sweep", str(tmp_path / "missing.toml")]) == 2
+    p.write_text('datasets = ["toy2d"]\nseeds = 1\n')
+    assert main(["sweep", str(p)]) == 2
+    assert "'measures'" in capsys.readouterr().err
+
+
+# ----------------------------------------------------------------------------- end to end
+
+RUN_OPTIONS = {"max_iter": 30}
+
+
+@pytest.fixture(scope="module")
+def client():
+    """One LocalCluster of two single-threaded worker processes for the whole module."""
+    distributed = pytest.importorskip("distributed")
+    cluster = distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+        env={"OMP_NUM_THREADS": "1"},
+    )
+    c = distributed.Client(cluster)
+    yield c
+    c.close()
+    cluster.close()
+
+
+def _one_by_one_tables(root: Path) -> dict[str, pd.DataFrame]:
+    """The grid's 8 units done one by one with sg.run, stacked with a dataset column."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as on the workers
+    parts: dict[str, list] = {name: [] for name in TABLES}
+    try:
+        for ds in GRID["datasets"]:
+            for m in GRID["measures"]:
+                for seed in GRID["seeds"]:
+                    out = root / f"{ds}-{m}-{seed}"
+                    sg.run(dataset=ds, measures=[m], seeds=[seed], out=out, **RUN_OPTIONS)
+                    for name in TABLES:
+                        df = pd.read_csv(out / "results" / f"{name}.csv")
+                        df.insert(0, "dataset", ds)
+                        parts[name].append(df)
+    finally:
+        torch.set_num_threads(threads)
+    return {name: pd.concat(dfs, ignore_index=True) for name, dfs in parts.items()}
+
+
+@pytest.fixture(scope="module")
+def expected(tmp_path_factory):
+    return _one_by_one_tables(tmp_path_factory.mktemp("one-by-one"))
+
+
+def _assert_same_tables(res, expected, out: Path):
+    for name in TABLES:
+        got = getattr(res, name)
+        pd.testing.assert_frame_equal(got, expected[name], check_exact=False, rtol=1e-9,
+                                      atol=1e-12, obj=name)
+        on_disk = pd.read_csv(out / "results" / f"{name}.csv")
+        pd.testing.assert_frame_equal(on_disk, expected[name], check_exact=False, rtol=1e-9,
+                                      atol=1e-12, obj=f"results/{name}.csv")
+
+
+def _sweep(out, client, **kw):
+    return sg.sweep(datasets=GRID["datasets"], measures=GRID["measures"], seeds=GRID["seeds"],
+                    out=out, scheduler=client, **RUN_OPTIONS, **kw)
+
+
+def test_sweep_on_two_workers_equals_runs_one_by_one(tmp_path, client, expected):
+    lines = []
+    res = _sweep(tmp_path, client, progress=lines.append)
+    assert res.ok and len(res.units) == 8 and res.computed == 8
+    _assert_same_tables(res, expected, tmp_path)
+    # progress covered the whole sweep
+    assert lines[-1].finished == 8 and lines[-1].failed == 0 and lines[-1].eta == 0.0
+    assert max(p.running for p in lines) >= 1
+    # summaries: across-seed mean and t interval of the per-seed thresholds
+    s = res.summary_thresholds
+    assert set(s["dataset"]) == set(GRID["datasets"])
+    for _, row in s.iterrows():
+        sel = expected["thresholds"]
+        sel = sel[(sel["dataset"] == row["dataset"]) & (sel["measure"] == row["measure"])
+                  & (sel["label"] == row["label"])]
+        vals = sel["threshold_score"].dropna().to_numpy()
+        assert row["reached"] == len(vals) and row["seeds"] == 2
+        if len(vals):
+            assert row["threshold_score"] == pytest.approx(vals.mean())
+        if len(vals) == 2:
+            lo, hi = stats.t.interval(0.95, 1, loc=vals.mean(), scale=stats.sem(vals))
+            assert (row["threshold_score_low"], row["threshold_score_high"]) == pytest.approx(
+                (lo, hi))
+    # the report: self-contained, with the summary figure and every unit
+    html = (tmp_path / "report.html").read_text()
+    assert "data:image/png;base64," in html and 'data-figure="thresholds"' in html
+    assert "<script" not in html and "http://" not in html and "https://" not in html
+    assert all(uid in html for uid in res.units["unit"])
+    assert (tmp_path / "figures" / "thresholds.png").read_bytes()[:4] == b"\x89PNG"
+    manifest = json.loads((tmp_path / "sweep.json").read_text())
+    assert manifest["status"] == "complete" and len(manifest["units"]) == 8
+
+
+def test_sweep_survives_a_killed_worker(tmp_path, client, expected):
+    killed = []
+
+    def kill_a_busy_worker(p: Progress) -> None:
+        if killed or p.running == 0:
+            return
+        pids = client.run(os.getpid)
+        for addr, keys in client.processing().items():
+            if any(str(k).startswith("simgrad-unit-") for k in keys) and addr in pids:
+                os.kill(pids[addr], signal.SIGKILL)
+                killed.append(addr)
+                return
+
+    res = _sweep(tmp_path, client, progress=kill_a_busy_worker)
+    assert killed, "no worker was killed while a unit was running"
+    assert res.ok and len(res.units) == 8
+    _assert_same_tables(res, expected, tmp_path)
+    client.wait_for_workers(2, timeout=120)  # the nanny restarts it for the next tests
+
+
+def test_interrupted_sweep_resumes_without_recomputing(tmp_path, client, expected):
+    grid = tmp_path / "grid.toml"
+    grid.write_text(_toml(GRID))
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "simgrad.cli", "sweep", str(grid), "--out", str(out),
+           "--scheduler", client.scheduler.address]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 240
+    while len(list(out.glob(f"units/*/{MARKER}"))) < 2 and time.monotonic() < deadline:
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err  # interrupted, not finished
+    finished = {p: p.stat().st_mtime_ns for p in out.glob(f"units/*/{MARKER}")}
+    assert 2 <= len(finished) < 8
+    assert json.loads((out / "sweep.json").read_text())["status"] == "running"
+
+    res = _sweep(out, client, progress=False)
+    assert res.ok
+    assert res.computed <= 8 - len(finished)
+    for marker, mtime in finished.items():  # finished units were not recomputed
+        assert marker.stat().st_mtime_ns == mtime
+        uid = marker.parent.name
+        assert res.units.set_index("unit").loc[uid, "this_run"] == "skipped"
+    _assert_same_tables(res, expected, out)
+    # a third run computes nothing
+    again = _sweep(out, client, progress=False, report=False)
+    assert again.computed == 0 and (again.units["this_run"] == "skipped").all()
