@@ -20,6 +20,16 @@ from simgrad.measures.rsa import (
     soft_rank,
 )
 
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """Small matrices: one thread avoids OpenMP spin-waits on the shared 2-core machine."""
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)
+
+
 _RSATOOLBOX_METHOD = {
     "cosine": "cosine",
     "pearson": "corr",
