@@ -56,7 +56,7 @@ class Entry:
     loader: str  # "module:function" inside simgrad.datasets
     kind: str  # "recording" | "paper" | "synthetic"
     description: str
-    files: tuple[str, ...] = ()  # paths relative to the data directory
+    files: tuple[str, ...] = ()  # paths relative to the data directory; any one suffices
 
 
 @dataclass(frozen=True)
@@ -90,7 +90,7 @@ REGISTRY: dict[str, Entry] = {
     "mante2013": Entry(
         "paper:load_mante2013", "paper",
         "PFC (monkey A), context-dependent integration, 72 conditions (public zip download)",
-        ("mante2013/PFC data.zip",)),
+        ("mante2013/PFC data.zip", "mante2013/PFC data", "mante2013/mante2013_ar_parsed_v1.npz")),
     "hatsopoulos2007": Entry(
         "paper:load_hatsopoulos2007", "paper",
         "M1 single reach trials, 0..500 ms after movement onset, 50 ms counts (Dryad file)",
@@ -150,7 +150,7 @@ def load(name: str, **options: Any) -> Dataset:
 
 def available(data_dir: Any = None) -> list[DatasetInfo]:
     """Every known dataset with a one-line description and whether it can be loaded now
-    (synthetic: always; files: all present under the data directory; brainscore datasets:
+    (synthetic: always; files: present under the data directory; brainscore datasets:
     whether ``brainscore_vision`` is installed; ``siegel2015``: never)."""
     from importlib.util import find_spec
 
@@ -162,7 +162,7 @@ def available(data_dir: Any = None) -> list[DatasetInfo]:
         if e.kind == "synthetic":
             present = True
         elif e.files:
-            present = all((base / f).is_file() for f in e.files)
+            present = any((base / f).exists() for f in e.files)
         elif name == "siegel2015":
             present = False
         else:
