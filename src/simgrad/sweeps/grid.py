@@ -53,6 +53,8 @@ SWEEP_KEYS = ("out", "workers", "scheduler", "retries")
 RESERVED_KEYS = ("datasets", "measures", "seeds", *SWEEP_KEYS)
 #: ``sg.run`` parameters that the sweep itself sets for every unit
 _OWNED_BY_SWEEP = ("dataset", "data", "measures", "seeds", "seed", "out", "progress", "verbose")
+#: ``sg.run`` parameters that make no sense per unit
+_NOT_IN_GRID = {"config": "a sweep grid holds the options itself; copy them from the config file"}
 
 
 @dataclass(frozen=True)
@@ -165,10 +167,12 @@ def make_grid(
             raise TypeError(f"{source}: option names must be strings, got {key!r}.")
         if key in _OWNED_BY_SWEEP:
             raise ValueError(f"{source}: key {key!r} is set by the sweep itself; remove it.")
+        if key in _NOT_IN_GRID:
+            raise ValueError(f"{source}: key {key!r} is not allowed: {_NOT_IN_GRID[key]}.")
         if params is not None and key not in params:
             raise ValueError(
                 f"{source}: unknown key {key!r}; allowed are {list(RESERVED_KEYS)} and the "
-                f"options of sg.run: {sorted(p for p in params if p not in _OWNED_BY_SWEEP)}."
+                f"options of sg.run: {_allowed(params)}."
             )
         param = params.get(key) if params is not None else None
         values = _as_axis(value, param)
@@ -313,6 +317,10 @@ def _default_run() -> Callable:
     from ..pipeline import run
 
     return run
+
+
+def _allowed(params: Mapping[str, Any]) -> list[str]:
+    return sorted(p for p in params if p not in _OWNED_BY_SWEEP and p not in _NOT_IN_GRID)
 
 
 def _run_params(fn: Callable) -> dict[str, inspect.Parameter]:

@@ -69,7 +69,14 @@ def run_pipeline_unit(unit: Unit, folder: Path) -> None:
         from ..datasets import load
 
         dataset = load(unit.dataset, **unit.load)
-    run(dataset=dataset, measures=[unit.measure], seeds=[unit.seed], out=folder, **unit.options)
+    run(
+        dataset=dataset,
+        measures=[unit.measure],
+        seeds=[unit.seed],
+        out=folder,
+        progress=False,
+        **unit.options,
+    )
 
 
 def sweep(
