@@ -141,11 +141,22 @@ def load(name: str, **options: Any) -> Dataset:
     mod, _, fn = entry.loader.partition(":")
     loader = getattr(import_module(f"{__name__}.{mod}"), fn)
     try:
-        return loader(**options)
+        ds = loader(**options)
     except TypeError as exc:
         if "unexpected keyword" in str(exc):
             raise TypeError(f"load({name!r}): {exc}. See help(sg.datasets.{mod}.{fn}).") from None
         raise
+    # record how it was made (JSON-friendly) for run logs
+    ds.extra["load"] = {"name": name, **{k: _plain(v) for k, v in options.items()}}
+    return ds
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return str(value)
 
 
 def available(data_dir: Any = None) -> list[DatasetInfo]:

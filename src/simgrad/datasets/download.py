@@ -60,7 +60,7 @@ def fetch(
     download raises ``ValueError`` and is not kept. Returns what pooch returns (the path, or the
     processor's output, e.g. the list of unzipped files).
 
-    >>> # fetch("https://example.org/x.zip", "sha256:...", "mydata")  # doctest: +SKIP
+    >>> fetch("https://example.org/x.zip", "sha256:...", "mydata")  # doctest: +SKIP
     """
     import pooch
 
