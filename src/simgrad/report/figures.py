@@ -37,6 +37,7 @@ __all__ = [
     "measure_colors",
     "pc_r2_vs_score",
     "png_bytes",
+    "region_plot",
     "score_curves",
     "short_name",
     "spectrum",
@@ -358,4 +359,40 @@ def spectrum(explained_variance_ratio: Sequence[float], max_pcs: int = 100) -> F
     ax2.spines["top"].set_visible(False)
     ax2.tick_params(labelsize=8, colors="#888888")
     ax.set_title("Reference spectrum")
+    return fig
+
+
+@_styled
+def region_plot(table: pd.DataFrame, measure_a: str, measure_b: str) -> Figure:
+    """Allowed region of two scores from ``simgrad region``'s table.
+
+    ``table`` has columns ``kind`` (``boundary`` or ``slope``), ``target_a, target_b,
+    reached_a, reached_b``: crosses mark the targets, the filled polygon joins the reached
+    boundary pairs, dashed red lines join the slope runs' end points to (1, 1).
+    """
+    fig = _figure(4.6, 4.4)
+    ax = fig.add_subplot()
+    _style(ax)
+    b = table[table["kind"] == "boundary"]
+    if len(b):
+        xs = np.r_[b["reached_a"].to_numpy(), b["reached_a"].iloc[0]]
+        ys = np.r_[b["reached_b"].to_numpy(), b["reached_b"].iloc[0]]
+        ax.fill(xs, ys, color="#5a6cc4", alpha=0.18, lw=0)
+        ax.plot(xs, ys, "-o", color="#3b4a9c", ms=3.5, lw=1.3, label="reached")
+        ax.scatter(b["target_a"], b["target_b"], marker="x", s=16, color="#888888",
+                   label="targets", zorder=3)
+    s = table[table["kind"] == "slope"]
+    for _, r in s.iterrows():
+        ax.plot([r["reached_a"], 1], [r["reached_b"], 1], "--", color="#c0392b", lw=1)
+        ax.scatter([r["reached_a"]], [r["reached_b"]], color="#c0392b", s=14, zorder=4)
+    ax.axhline(0.9, ls=":", color="#999999", lw=0.8)
+    ax.axvline(0.9, ls=":", color="#999999", lw=0.8)
+    lo = min(0.0, float(table[["reached_a", "reached_b"]].min().min()) if len(table) else 0.0)
+    ax.set_xlim(lo - 0.03, 1.03)
+    ax.set_ylim(lo - 0.03, 1.03)
+    ax.set_aspect("equal")
+    ax.set_xlabel(short_name(measure_a))
+    ax.set_ylabel(short_name(measure_b))
+    ax.set_title("Allowed region of two scores")
+    ax.legend(loc="lower right")
     return fig
