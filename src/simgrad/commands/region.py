@@ -15,11 +15,12 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 
-def region_table(region) -> "pd.DataFrame":  # noqa: F821 - pandas imported lazily
+def region_table(region: Any) -> Any:
     """The reached pairs of an :class:`~simgrad.optim.region.AllowedRegion` as a table."""
     import pandas as pd
 
