@@ -67,6 +67,9 @@ def test_bad_npz_object_and_garbage(tmp_path):
     with pytest.raises(ValueError, match="unsupported file type '.csv'"):
         (tmp_path / "a.csv").write_text("1,2")
         from_file(tmp_path / "a.csv")
+    np.savez(tmp_path / "ok.npz", data=np.ones((3, 2)))
+    with pytest.raises(TypeError, match="ok.npz: .npz files take no reading options"):
+        from_file(tmp_path / "ok.npz", window=(0, 1))
     with pytest.raises(FileNotFoundError, match="nope.npz"):
         from_file(tmp_path / "nope.npz")
 

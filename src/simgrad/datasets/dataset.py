@@ -132,6 +132,9 @@ class Dataset:
                     f"({arr.shape[0]}); got shape {t.shape}."
                 )
             self.time = t
+        if not isinstance(self.extra, dict):
+            raise TypeError(f"{where}extra must be a dict, got {type(self.extra).__name__}.")
+        self.extra = dict(self.extra)  # copies never share it
         for f in META_FIELDS:
             v = getattr(self, f)
             if not isinstance(v, str):

@@ -65,10 +65,12 @@ def from_file(path: str | os.PathLike, **options: Any) -> Dataset:
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such file.")
     suffix = path.suffix.lower()
+    if suffix in (".npz", ".mat") and options:
+        raise TypeError(f"{path}: {suffix} files take no reading options, got {sorted(options)}.")
     if suffix == ".npz":
-        return _from_npz(path, **options)
+        return _from_npz(path)
     if suffix == ".mat":
-        return _from_mat(path, **options)
+        return _from_mat(path)
     if suffix == ".nwb":
         return from_nwb(path, **options)
     if suffix in (".nc", ".netcdf", ".h5netcdf"):
