@@ -213,8 +213,9 @@ def kendall_tau(x: torch.Tensor, y: torch.Tensor, variant: str = "b") -> torch.T
     n₁, n₂ the pairs tied in x, in y, and n_c − n_d = n₀ − n₁ − n₂ + n₃ − 2 n_d (n₃ = pairs
     tied in both).
 
-    >>> kendall_tau(torch.tensor([1.0, 2, 3, 4]), torch.tensor([1.0, 3, 2, 4])).item()
-    0.6666666666666666
+    >>> a, b = torch.tensor([1.0, 2, 3, 4]), torch.tensor([1.0, 3, 2, 4])
+    >>> round(kendall_tau(a, b).item() * 3, 6)  # (5 concordant − 1 discordant) / 6 pairs
+    2.0
     """
     shape = x.shape[:-1]
     m = x.shape[-1]
