@@ -136,3 +136,15 @@ def test_bad_options():
         load("ultrametric", gamma=2)
     with pytest.raises(TypeError, match="unexpected keyword"):
         load("toy2d", n_units=3)
+
+
+def test_load_records_options_and_datasets_pickle():
+    import pickle
+
+    ds = load("toy2d", noise=0.1, seed=2)
+    assert ds.extra["load"] == {"name": "toy2d", "noise": 0.1, "seed": 2}
+    back = pickle.loads(pickle.dumps(ds))  # sweeps ship datasets to Dask workers
+    np.testing.assert_array_equal(back.data, ds.data)
+    copy = ds.replace(name="other")
+    copy.extra["x"] = 1
+    assert "x" not in ds.extra
