@@ -1,0 +1,149 @@
+"""Which principal components of the reference does an iterate capture? (paper.md §4.2)
+
+Flatten and centre the reference, ``X̃ = Σ_i s_i u_i v_iᵀ``. For an iterate ``Y`` (centred,
+flattened), the unregularized regression ``Y → X`` predicts ``X̂ = P_Y X̃`` with ``P_Y`` the
+orthogonal projector onto the column space of ``Ỹ`` (computed from an SVD with the rank
+tolerance ``s > s_max·max(n, q)·eps``, not QR, so rank-deficient ``Y`` stays exact). The R² of
+PC ``i`` is
+
+    R²_i = 1 − ‖x_i − x̂_i‖² / ‖x_i‖² = ‖P_Y u_i‖²,        x_i = X̃ v_i = s_i u_i.
+
+PC ``i`` is *captured* when ``R²_i`` first reaches the half-way target
+``R*_i = (R²_i(0) + 1) / 2`` (``R²_i(0)`` = the first recorded iterate); its capture score is
+interpolated between the two recorded iterates around that first crossing, ``None`` if never.
+
+>>> import numpy as np
+>>> rng = np.random.default_rng(0)
+>>> X = rng.normal(size=(40, 6)) * np.arange(6, 0, -1)
+>>> iterates = np.stack([rng.normal(size=(40, 6)), X])      # random start, then X itself
+>>> res = pc_capture(X, iterates, scores=[0.1, 1.0])
+>>> bool(np.allclose(res.r2[-1], 1.0))
+True
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from .thresholds import first_crossing
+
+__all__ = ["PCCapture", "n_captured", "pc_capture", "pc_capture_trajectory", "pc_r2"]
+
+
+def _flat(x: Any, name: str, lead: int) -> np.ndarray:
+    if hasattr(x, "data") and hasattr(x, "labels"):
+        x = x.data
+    if isinstance(x, torch.Tensor):
+        x = x.detach().cpu().numpy()
+    arr = np.asarray(x)
+    if arr.dtype == object or arr.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must be a real numeric array, got dtype {arr.dtype}.")
+    if arr.ndim - lead not in (2, 3):
+        what = "(k, " if lead else "("
+        raise ValueError(
+            f"{name} must be {what}samples, units) or {what}time, conditions, units), "
+            f"got shape {arr.shape}."
+        )
+    if not np.isfinite(arr).all():
+        raise ValueError(f"{name} contains NaN or infinite values.")
+    arr = arr.astype(np.float64, copy=False)
+    if arr.ndim - lead == 3:
+        arr = arr.reshape(*arr.shape[:lead], -1, arr.shape[-1])
+    return arr
+
+
+def _reference_pcs(X: np.ndarray, n_pcs: int | None) -> tuple[np.ndarray, np.ndarray]:
+    Xc = X - X.mean(0)
+    U, s, _ = np.linalg.svd(Xc, full_matrices=False)
+    tol = s[0] * max(Xc.shape) * np.finfo(float).eps if s.size and s[0] > 0 else np.inf
+    r = int(np.sum(s > tol))
+    if r == 0:
+        raise ValueError("reference is constant after centring; it has no principal components.")
+    if n_pcs is not None:
+        if isinstance(n_pcs, bool) or not isinstance(n_pcs, (int, np.integer)) or n_pcs < 1:
+            raise ValueError(f"n_pcs must be a positive integer, got {n_pcs!r}.")
+        r = min(r, int(n_pcs))
+    evr = s**2 / np.sum(s**2)
+    return U[:, :r], evr[:r]
+
+
+def pc_r2(reference: Any, iterates: Any, n_pcs: int | None = None, chunk: int = 32) -> np.ndarray:
+    """``R²_i`` of each reference PC from each iterate: ``(k, n_pcs)``, batched over iterates.
+
+    ``reference`` ``(samples, units)`` or ``(time, conditions, units)``; ``iterates`` with a
+    leading iterate axis. PCs are ordered by decreasing variance; ``n_pcs`` keeps the first ones.
+    """
+    X = _flat(reference, "reference", 0)
+    Ys = _flat(iterates, "iterates", 1)
+    if Ys.shape[1] != X.shape[0]:
+        raise ValueError(
+            f"iterates must have the reference's samples: {Ys.shape[1]} vs {X.shape[0]}."
+        )
+    U, _ = _reference_pcs(X, n_pcs)
+    Ut = torch.as_tensor(U)
+    out = np.zeros((Ys.shape[0], U.shape[1]))
+    n = X.shape[0]
+    eps = torch.finfo(torch.float64).eps
+    for s in range(0, Ys.shape[0], chunk):
+        Y = torch.as_tensor(Ys[s : s + chunk])
+        Yc = Y - Y.mean(-2, keepdim=True)
+        Q, sv, _ = torch.linalg.svd(Yc, full_matrices=False)
+        tol = sv[..., :1] * max(n, Y.shape[-1]) * eps
+        keep = (sv > tol).to(Q.dtype)  # (b, r)
+        proj = (Q.transpose(-1, -2) @ Ut) * keep.unsqueeze(-1)  # (b, r, m)
+        out[s : s + chunk] = proj.pow(2).sum(-2).numpy()
+    return out
+
+
+@dataclass
+class PCCapture:
+    """Per-PC capture along a trajectory.
+
+    ``r2`` ``(k, m)``; ``explained_variance_ratio`` ``(m,)`` (of the reference, as sklearn's
+    PCA); ``target`` ``(m,)`` = ``(r2[0] + 1)/2``; ``capture_score`` list of ``m`` floats or
+    ``None`` (never captured); ``scores`` ``(k,)`` the recorded scores.
+    """
+
+    r2: np.ndarray
+    explained_variance_ratio: np.ndarray
+    target: np.ndarray
+    capture_score: list[float | None]
+    scores: np.ndarray
+
+    @property
+    def n_pcs(self) -> int:
+        return int(self.r2.shape[1])
+
+    def captured_mask(self) -> np.ndarray:
+        return np.array([c is not None for c in self.capture_score])
+
+
+def pc_capture(
+    reference: Any, iterates: Any, scores: Any, n_pcs: int | None = None
+) -> PCCapture:
+    """R² of every reference PC along the iterates and the score at which each is captured.
+
+    ``scores`` ``(k,)`` are the recorded scores of the iterates (iteration order).
+    """
+    sc = np.asarray(scores, dtype=np.float64)
+    r2 = pc_r2(reference, iterates, n_pcs)
+    if sc.shape != (r2.shape[0],):
+        raise ValueError(f"scores must have one entry per iterate ({r2.shape[0]}), got {sc.shape}.")
+    _, evr = _reference_pcs(_flat(reference, "reference", 0), n_pcs)
+    target = (r2[0] + 1.0) / 2.0
+    caps = [first_crossing(sc, r2[:, i], target[i]) for i in range(r2.shape[1])]
+    return PCCapture(r2, evr, target, caps, sc)
+
+
+def n_captured(result: PCCapture, score: float) -> int:
+    """Number of PCs captured at a score at or below ``score``."""
+    return int(sum(c is not None and c <= score for c in result.capture_score))
+
+
+def pc_capture_trajectory(trajectory: Any, reference: Any, n_pcs: int | None = None) -> PCCapture:
+    """:func:`pc_capture` on a Trajectory's ``recorded`` iterates and ``recorded_scores``."""
+    return pc_capture(reference, trajectory.recorded, trajectory.recorded_scores, n_pcs)
