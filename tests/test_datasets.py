@@ -17,6 +17,15 @@ from simgrad.datasets import (
 )
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_blas_thread():
+    """BLAS threads oversubscribe the shared 2-core machine; one thread is faster here."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1):
+        yield
+
+
 def make(rng, shape=(6, 4, 3)):
     return Dataset(rng.normal(size=shape), {"c": np.arange(shape[-2]) % 2},
                    time=np.arange(shape[0]) * 10.0 if len(shape) == 3 else None)

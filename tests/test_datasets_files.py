@@ -11,6 +11,15 @@ import xarray as xr
 from simgrad.datasets import Dataset, from_file, from_xarray, load
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_blas_thread():
+    """BLAS threads oversubscribe the shared 2-core machine; one thread is faster here."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1):
+        yield
+
+
 @pytest.fixture
 def ds3(rng):
     return Dataset(rng.normal(size=(4, 6, 3)), {"choice": [0, 1] * 3, "kind": list("aabbcc")},

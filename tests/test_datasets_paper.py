@@ -22,6 +22,16 @@ from simgrad.datasets import load
 from simgrad.datasets.download import fetch
 from simgrad.datasets.paper import UnavailableDatasetError
 
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_blas_thread():
+    """BLAS threads oversubscribe the shared 2-core machine; one thread is faster here."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1):
+        yield
+
+
 MOT = [-0.5, -0.15, -0.05, 0.05, 0.15, 0.5]
 COL = [-0.5, -0.18, -0.06, 0.06, 0.18, 0.5]
 

@@ -16,6 +16,15 @@ import simgrad as sg
 from simgrad.datasets import load
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_blas_thread():
+    """BLAS threads oversubscribe the shared 2-core machine; one thread is faster here."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1):
+        yield
+
+
 def cv_accuracy(X, y, seed=0):
     """5-fold stratified, seeded, cross-validated logistic regression (the paper's decoder)."""
     cv = StratifiedKFold(5, shuffle=True, random_state=seed)

@@ -13,6 +13,15 @@ from sklearn.model_selection import StratifiedKFold, cross_val_score
 from simgrad.datasets import Dataset, load, matched_spectrum
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_blas_thread():
+    """BLAS threads oversubscribe the shared 2-core machine; one thread is faster here."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1):
+        yield
+
+
 def cv_accuracy(X, y):
     cv = StratifiedKFold(5, shuffle=True, random_state=0)
     with warnings.catch_warnings():
