@@ -24,6 +24,16 @@ def shared_data_dir() -> Path | None:
     return d if d.is_dir() and any(d.iterdir()) else None
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _limit_blas_threads():
+    """One BLAS thread for numpy/scipy: the suite runs on 2 cores beside torch's own threads,
+    and oversubscribed OpenBLAS makes small decompositions several times slower."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1, user_api="blas"):
+        yield
+
+
 @pytest.fixture
 def data_dir() -> Path:
     """The folder holding the shared recordings; skips the test when it is absent."""
