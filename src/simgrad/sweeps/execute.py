@@ -207,7 +207,7 @@ def _open_client(scheduler: Any, workers: int | None, n_units: int):
             threads_per_worker=1,
             processes=True,
             dashboard_address=None,
-            env={"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"},
+            env={"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"},
         )
         client = Client(cluster)
 

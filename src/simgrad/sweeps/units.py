@@ -14,6 +14,7 @@ True
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -106,22 +107,27 @@ def execute_unit(
     """Run one unit unless it is already finished; idempotent and crash-safe.
 
     ``run_unit(unit, folder)`` does the work, writing the unit's outputs into ``folder``.
+    ``torch_threads`` (set on Dask workers) limits torch and the BLAS/OpenMP pools.
     Returns ``{"uid", "status": "done" | "skipped", "seconds", ...}``.
     """
     final = unit_dir(out, unit)
     if (final / MARKER).is_file():
         return {"uid": unit.uid, "status": "skipped", "seconds": 0.0}
-    if torch_threads:
+    limits: Any = contextlib.nullcontext()
+    if torch_threads:  # on a worker process: torch and BLAS/OpenMP pools to this many threads
         import torch
+        from threadpoolctl import threadpool_limits
 
         torch.set_num_threads(int(torch_threads))
+        limits = threadpool_limits(int(torch_threads))
     tmp_root = Path(out) / UNITS / TMP
     tmp_root.mkdir(parents=True, exist_ok=True)
     work = tmp_root / f"{unit.uid}.{uuid.uuid4().hex[:12]}"
     work.mkdir()
     t0 = time.perf_counter()
     try:
-        run_unit(unit, work)
+        with limits:
+            run_unit(unit, work)
         seconds = time.perf_counter() - t0
         marker = {
             **unit.spec(),
