@@ -10,8 +10,10 @@ are the singular values of W_XᵀW_Y and r_X, r_Y are the numbers of kept direct
 - ``cca-squared_score``  Σρ_k² / √(r_X r_Y) (Yanai's GCD) = CKA of the whitened data.
 - ``cca-distance=angular`` = arccos(cca-score); ``cca-angular_score`` = 1 − (2/π)·arccos.
 
-Only eigenvalues are differentiated through a Daleckii–Krein backward, so repeated or
-zero eigenvalues (constant columns, n < units) keep gradients finite.
+Full-rank inputs are whitened through a Cholesky factor (fast, exact gradient); rank-deficient
+ones through the pseudo-inverse square root, whose eigenvalues only are differentiated with
+a Daleckii–Krein backward, so repeated or zero eigenvalues (constant columns, n < units) keep
+gradients finite. W_XᵀW_Y is formed from the d×d products X̃ᵀX̃, ỸᵀỸ, X̃ᵀỸ alone.
 
 >>> import torch
 >>> X = torch.randn(200, 4, dtype=torch.float64)
@@ -25,30 +27,58 @@ from __future__ import annotations
 import torch
 
 from .forms import register_similarity
-from .linalg import center, effective_rank, inv_sqrt_psd
+from .linalg import center, effective_rank, inv_sqrt_psd, rank_tol, unit_scale
 from .registry import Template, alias, register
 
-__all__ = ["canonical_correlations", "cca_score", "whiten"]
+__all__ = ["canonical_correlations", "cca_score", "inverse_root", "whiten"]
+
+
+def inverse_root(c: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """A whitening factor R of PSD ``c`` (``RᵀcR`` = identity on the kept directions) and
+    the numerical rank.
+
+    Full-rank ``c`` (every eigenvalue provably above ``rank_tol × tr c``) takes the Cholesky
+    route ``R = L⁻ᵀ`` (``c = LLᵀ``): O(d³/3), no eigendecomposition. The bound used is
+    ``λ_min ≥ 1/‖L⁻¹‖²_F``. Otherwise R is the pseudo-inverse square root from one ``eigh``
+    with a Daleckii–Krein backward. Both give the same canonical correlations (whitening
+    factors differ by a rotation).
+    """
+    p = c.shape[-1]
+    trace = c.detach().diagonal(dim1=-2, dim2=-1).sum(-1)
+    chol, info = torch.linalg.cholesky_ex(c)
+    if not bool((info != 0).any()):
+        eye = torch.eye(p, dtype=c.dtype, device=c.device)
+        linv = torch.linalg.solve_triangular(chol, eye, upper=False)
+        lam_min = 1 / (linv.detach() ** 2).sum((-2, -1))
+        if bool((lam_min > rank_tol(c.dtype) * trace).all()):
+            return linv.transpose(-1, -2), torch.full_like(trace, p)
+    lam, v = torch.linalg.eigh(c.detach())
+    return inv_sqrt_psd(c, eig=(lam, v)), effective_rank(c, lam=lam)
 
 
 def whiten(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Centred, whitened ``x`` (orthonormal-like columns) and its numerical rank."""
-    xc = center(x)
-    c = xc.transpose(-1, -2) @ xc
-    return xc @ inv_sqrt_psd(c), effective_rank(c)
+    """Centred, whitened ``x`` (orthonormal columns on its kept directions) and its rank."""
+    xc = unit_scale(center(x))
+    r, rank = inverse_root(xc.transpose(-1, -2) @ xc)
+    return xc @ r, rank
+
+
+def _whitened_cross(x: torch.Tensor, y: torch.Tensor):
+    """W_XᵀW_Y = R_Xᵀ (X̃ᵀỸ) R_Y from the three d×d products only (no n×d whitened copies)."""
+    xc, yc = unit_scale(center(x)), unit_scale(center(y))
+    rx, kx = inverse_root(xc.transpose(-1, -2) @ xc)
+    ry, ky = inverse_root(yc.transpose(-1, -2) @ yc)
+    return rx.transpose(-1, -2) @ (xc.transpose(-1, -2) @ yc) @ ry, kx, ky
 
 
 def canonical_correlations(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """All min(p, q) canonical correlations, descending (zeros past the ranks)."""
-    wx, _ = whiten(x)
-    wy, _ = whiten(y)
-    return torch.linalg.svdvals(wx.transpose(-1, -2) @ wy)
+    m, _, _ = _whitened_cross(x, y)
+    return torch.linalg.svdvals(m)
 
 
 def _cca(x, y, power):
-    wx, rx = whiten(x)
-    wy, ry = whiten(y)
-    m = wx.transpose(-1, -2) @ wy
+    m, rx, ry = _whitened_cross(x, y)
     if power == 2:
         s = (m * m).sum((-2, -1))
     else:

@@ -251,7 +251,7 @@ def _card(values):
             if linear and hsic == "gretton"
             else "HSIC(K,L) / √(HSIC(K,K)·HSIC(L,L))"
         ),
-        range=(0.0, 1.0) if hsic != "song" else (-1.0, 1.0),
+        range=(0.0, 1.0) if hsic == "gretton" else (-1.0, 1.0),  # zero diagonals: signed
         metric=False,
         symmetric=True,
         differentiable=True,

@@ -122,8 +122,9 @@ class _SymMatrixFunction(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, a, f, fprime):  # type: ignore[override]
-        lam, v = torch.linalg.eigh(a)
+    def forward(ctx, a, f, fprime, lam=None, v=None):  # type: ignore[override]
+        if lam is None or v is None:
+            lam, v = torch.linalg.eigh(a)
         flam = f(lam)
         ctx.save_for_backward(lam, v, flam)
         ctx.fprime = fprime
@@ -142,28 +143,40 @@ class _SymMatrixFunction(torch.autograd.Function):
         phi = torch.where(close, avg_fp, df / safe_dl)
         g = 0.5 * (grad + grad.transpose(-1, -2))
         inner = v.transpose(-1, -2) @ g @ v
-        return v @ (phi * inner) @ v.transpose(-1, -2), None, None
+        return v @ (phi * inner) @ v.transpose(-1, -2), None, None, None, None
 
 
 def sym_matrix_function(
     a: torch.Tensor,
     f: Callable[[torch.Tensor], torch.Tensor],
     fprime: Callable[[torch.Tensor], torch.Tensor],
+    eig: tuple[torch.Tensor, torch.Tensor] | None = None,
 ) -> torch.Tensor:
     """Apply a scalar function to the eigenvalues of symmetric ``a`` (batched).
 
     ``f`` and ``fprime`` (its derivative) act elementwise on eigenvalues and must be finite
-    everywhere (clip before powers). Gradients are finite at repeated eigenvalues.
+    everywhere (clip before powers). Gradients are finite at repeated eigenvalues. Pass
+    ``eig=(λ, V)`` (from ``torch.linalg.eigh(a)``, detached) to reuse a decomposition the
+    caller already has instead of computing it again.
 
     >>> a = torch.eye(3, dtype=torch.float64) * 4
     >>> sym_matrix_function(a, torch.sqrt, lambda x: 0.5 / x.sqrt()).diagonal()
     tensor([2., 2., 2.], dtype=torch.float64)
     """
-    return _SymMatrixFunction.apply(a, f, fprime)
+    if eig is None:
+        return _SymMatrixFunction.apply(a, f, fprime)
+    lam, v = eig
+    return _SymMatrixFunction.apply(a, f, fprime, lam.detach(), v.detach())
 
 
-def inv_sqrt_psd(c: torch.Tensor, rtol: float | None = None) -> torch.Tensor:
-    """Pseudo-inverse square root of a PSD matrix: ``λ^(-1/2)`` above ``rtol·λ_max``, else 0."""
+def inv_sqrt_psd(
+    c: torch.Tensor,
+    rtol: float | None = None,
+    eig: tuple[torch.Tensor, torch.Tensor] | None = None,
+) -> torch.Tensor:
+    """Pseudo-inverse square root of a PSD matrix: ``λ^(-1/2)`` for eigenvalues above
+    ``rtol × tr(c)``, else 0. ``eig`` reuses a decomposition (see :func:`sym_matrix_function`).
+    """
     tol = rank_tol(c.dtype) if rtol is None else rtol
     cut = tol * c.diagonal(dim1=-2, dim2=-1).sum(-1).clamp_min(torch.finfo(c.dtype).tiny)
     cut = cut.unsqueeze(-1)
@@ -177,12 +190,17 @@ def inv_sqrt_psd(c: torch.Tensor, rtol: float | None = None) -> torch.Tensor:
         safe = torch.where(keep, lam, torch.ones_like(lam))
         return torch.where(keep, -0.5 * safe.pow(-1.5), 0 * lam)
 
-    return sym_matrix_function(c, f, fp)
+    return sym_matrix_function(c, f, fp, eig)
 
 
-def effective_rank(c: torch.Tensor, rtol: float | None = None) -> torch.Tensor:
-    """Number of eigenvalues of PSD ``c`` above ``rtol`` × its trace (no gradient)."""
+def effective_rank(
+    c: torch.Tensor, rtol: float | None = None, lam: torch.Tensor | None = None
+) -> torch.Tensor:
+    """Number of eigenvalues of PSD ``c`` above ``rtol`` × its trace (no gradient).
+
+    ``lam`` reuses already computed eigenvalues of ``c``.
+    """
     tol = rank_tol(c.dtype) if rtol is None else rtol
-    lam = torch.linalg.eigvalsh(c.detach())
+    lam = torch.linalg.eigvalsh(c.detach()) if lam is None else lam.detach()
     cut = tol * lam.clamp_min(0).sum(-1, keepdim=True).clamp_min(torch.finfo(c.dtype).tiny)
     return (lam > cut).sum(-1).to(c.dtype)

@@ -26,10 +26,16 @@ from __future__ import annotations
 import torch
 
 from .forms import register_similarity
-from .linalg import center, nuclear_norm, pad_to_same_width, safe_sqrt, sym_matrix_function
+from .linalg import center, nuclear_norm, safe_sqrt, sym_matrix_function
 from .registry import Param, Template, alias, register
 
-__all__ = ["nbs", "partial_whiten", "procrustes_sq_euclidean", "shape_terms"]
+__all__ = [
+    "nbs",
+    "partial_whiten",
+    "partial_whitener",
+    "procrustes_sq_euclidean",
+    "shape_terms",
+]
 
 
 def _fro2(a: torch.Tensor) -> torch.Tensor:
@@ -65,14 +71,26 @@ def procrustes_sq_euclidean(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return _sq_euclid(*shape_terms(center(x), center(y)))
 
 
-def partial_whiten(x: torch.Tensor, alpha: float, eigval_tol: float = 1e-7) -> torch.Tensor:
-    """netrep's partial whitening of centred ``x``: ``x @ Z`` with the variance preserved."""
-    if alpha > 1 - eigval_tol:
-        return x
-    c = x.transpose(-1, -2) @ x
-    lam = torch.linalg.eigvalsh(c).clamp_min(eigval_tol)
-    new_var = (alpha**2 * lam + 2 * alpha * (1 - alpha) * lam.sqrt() + (1 - alpha) ** 2).sum(-1)
-    rescale = (lam.sum(-1) / new_var).sqrt()
+def partial_whitener(
+    c: torch.Tensor, alpha: float, n_pad: int = 0, eigval_tol: float = 1e-7
+) -> torch.Tensor:
+    """netrep's partial-whitening matrix Z for the Gram ``c = X̃ᵀX̃`` (so ``X_α = X̃ Z``).
+
+    λ, V = eigh(c) with λ clipped at ``eigval_tol``; Z = V diag(α + (1−α)λ^(−½)) Vᵀ × √(Σλ /
+    Σ(α²λ + 2α(1−α)λ^½ + (1−α)²)). ``n_pad`` zero columns (netrep's zero-padding to the
+    other input's width) add ``n_pad`` clipped eigenvalues to both sums; their columns of
+    X_α are zero, so Z itself is only needed on the real units. One ``eigh`` serves the
+    eigenvalues (differentiated directly) and Z (Daleckii–Krein backward).
+    """
+    lam_raw, v = torch.linalg.eigh(c)
+    lam = lam_raw.clamp_min(eigval_tol)
+
+    def var(l: torch.Tensor) -> torch.Tensor:
+        return alpha**2 * l + 2 * alpha * (1 - alpha) * l.sqrt() + (1 - alpha) ** 2
+
+    pad_l = n_pad * eigval_tol
+    pad_v = n_pad * var(torch.tensor(eigval_tol, dtype=c.dtype)).item()
+    rescale = ((lam.sum(-1) + pad_l) / (var(lam).sum(-1) + pad_v)).sqrt()
 
     def f(l: torch.Tensor) -> torch.Tensor:
         return alpha + (1 - alpha) * l.clamp_min(eigval_tol).rsqrt()
@@ -82,13 +100,30 @@ def partial_whiten(x: torch.Tensor, alpha: float, eigval_tol: float = 1e-7) -> t
             l > eigval_tol, -0.5 * (1 - alpha) * l.clamp_min(eigval_tol).pow(-1.5), 0 * l
         )
 
-    z = sym_matrix_function(c, f, fp) * rescale[..., None, None]
-    return x @ z
+    z = sym_matrix_function(c, f, fp, eig=(lam_raw.detach(), v.detach()))
+    return z * rescale[..., None, None]
 
 
-def _shape_terms_alpha(x, y, alpha):
-    xc, yc = pad_to_same_width(center(x), center(y))
-    return shape_terms(partial_whiten(xc, alpha), partial_whiten(yc, alpha))
+def partial_whiten(x: torch.Tensor, alpha: float, eigval_tol: float = 1e-7) -> torch.Tensor:
+    """netrep's partial whitening of centred ``x``: ``x @ Z`` with the variance preserved."""
+    if alpha > 1 - eigval_tol:
+        return x
+    return x @ partial_whitener(x.transpose(-1, -2) @ x, alpha, 0, eigval_tol)
+
+
+def _shape_terms_alpha(x, y, alpha, eigval_tol=1e-7):
+    """(‖X_α‖², ‖Y_α‖², ‖X_αᵀY_α‖_*) with netrep's zero-padding accounted for analytically.
+
+    The whitened data X̃Z are formed explicitly: the shortcut tr(Z X̃ᵀX̃ Z) amplifies the
+    rounding of X̃ᵀX̃ by ‖Z‖² and breaks Cauchy–Schwarz for rank-deficient float32 input.
+    """
+    xc, yc = center(x), center(y)
+    if alpha > 1 - eigval_tol:  # Procrustes: zero-padding changes no term
+        return shape_terms(xc, yc)
+    d = max(xc.shape[-1], yc.shape[-1])
+    zx = partial_whitener(xc.transpose(-1, -2) @ xc, alpha, d - xc.shape[-1], eigval_tol)
+    zy = partial_whitener(yc.transpose(-1, -2) @ yc, alpha, d - yc.shape[-1], eigval_tol)
+    return shape_terms(xc @ zx, yc @ zy)
 
 
 # ----------------------------------------------------------------------------- registration
