@@ -4,8 +4,8 @@ For X (n × p) and Y (n × q), every linear measure needs at least the cross-pro
 the two Grams XᵀX and YᵀY. This script times those three products (the *baseline*) and
 each measure's forward pass and forward + backward pass in the same run, interleaved, and
 prints the ratio of the best (minimum) times, the statistic least disturbed by other load on a
-shared machine; medians are printed beside them. Targets (issue 2): forward ≤ 2× and forward + backward ≤ 4×
-the baseline for CKA, NBS/Procrustes and CCA, at n = 4000, p = 512, q = 256, float64 CPU.
+shared machine; medians are printed beside them. Targets (issue 2): forward ≤ 2× and
+forward + backward ≤ 4× the baseline for CKA, NBS/Procrustes and CCA, at n = 4000, p = 512, q = 256, float64 CPU.
 
 Peer-like baselines, timed in the same run:
 - netrep-style Procrustes in numpy/scipy (centre, zero-pad, ``scipy.linalg.svd`` of the

@@ -27,7 +27,7 @@ from __future__ import annotations
 import torch
 
 from .forms import register_similarity
-from .linalg import center, effective_rank, inv_sqrt_psd, rank_tol, unit_scale
+from .linalg import center, effective_rank, inv_sqrt_psd, rank_tol, trace_scale
 from .registry import Template, alias, register
 
 __all__ = ["canonical_correlations", "cca_score", "inverse_root", "whiten"]
@@ -58,17 +58,22 @@ def inverse_root(c: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
 def whiten(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Centred, whitened ``x`` (orthonormal columns on its kept directions) and its rank."""
-    xc = unit_scale(center(x))
-    r, rank = inverse_root(xc.transpose(-1, -2) @ xc)
-    return xc @ r, rank
+    xc = center(x)
+    c = xc.transpose(-1, -2) @ xc
+    s = trace_scale(c)
+    r, rank = inverse_root(c / s)
+    return xc @ (r / s.sqrt()), rank
 
 
 def _whitened_cross(x: torch.Tensor, y: torch.Tensor):
     """W_XᵀW_Y = R_Xᵀ (X̃ᵀỸ) R_Y from the three d×d products only (no n×d whitened copies)."""
-    xc, yc = unit_scale(center(x)), unit_scale(center(y))
-    rx, kx = inverse_root(xc.transpose(-1, -2) @ xc)
-    ry, ky = inverse_root(yc.transpose(-1, -2) @ yc)
-    return rx.transpose(-1, -2) @ (xc.transpose(-1, -2) @ yc) @ ry, kx, ky
+    xc, yc = center(x), center(y)
+    cx, cy = xc.transpose(-1, -2) @ xc, yc.transpose(-1, -2) @ yc
+    sx, sy = trace_scale(cx), trace_scale(cy)
+    rx, kx = inverse_root(cx / sx)
+    ry, ky = inverse_root(cy / sy)
+    m = xc.transpose(-1, -2) @ yc / (sx.sqrt() * sy.sqrt())
+    return rx.transpose(-1, -2) @ m @ ry, kx, ky
 
 
 def canonical_correlations(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

@@ -28,7 +28,7 @@ import logging
 import torch
 
 from .forms import register_similarity
-from .linalg import center, gram_feature, safe_sqrt, unit_scale
+from .linalg import center, gram_feature, safe_sqrt, trace_scale
 from .registry import Param, alias
 
 __all__ = [
@@ -81,20 +81,28 @@ def _hsic_song_terms(xy2, a, b, n):
 
 
 def cka_linear(x: torch.Tensor, y: torch.Tensor, hsic: str = "gretton") -> torch.Tensor:
-    """Linear CKA of ``(..., n, p)`` and ``(..., n, q)`` with the given HSIC estimator."""
+    """Linear CKA of ``(..., n, p)`` and ``(..., n, q)`` with the given HSIC estimator.
+
+    The products are divided by the (detached) traces of the Grams, which leaves CKA unchanged
+    and keeps its fourth powers of the data inside the float32 range at any data scale.
+    """
     n, p, q = x.shape[-2], x.shape[-1], y.shape[-1]
     if hsic == "song" and n < 4:
         raise ValueError(f"The unbiased (song) HSIC needs at least 4 samples, got {n}.")
-    xc, yc = unit_scale(center(x)), unit_scale(center(y))
+    xc, yc = center(x), center(y)
     if choose_algorithm(n, p, q) == "sample":
-        return cka_from_grams(xc @ xc.transpose(-1, -2), yc @ yc.transpose(-1, -2), hsic)
-    xy2 = _fro2(xc.transpose(-1, -2) @ yc)
-    xx2 = _fro2(gram_feature(xc))
-    yy2 = _fro2(gram_feature(yc))
+        k, l_ = xc @ xc.transpose(-1, -2), yc @ yc.transpose(-1, -2)
+        return cka_from_grams(k / trace_scale(k), l_ / trace_scale(l_), hsic)
+    xx, yy = gram_feature(xc), gram_feature(yc)
+    sx, sy = trace_scale(xx), trace_scale(yy)
+    xy2 = _fro2(xc.transpose(-1, -2) @ yc / (sx.sqrt() * sy.sqrt()))
+    xx2 = _fro2(xx / sx)
+    yy2 = _fro2(yy / sy)
     if hsic == "gretton":
         num, dx, dy = xy2, xx2, yy2
     else:
-        a, b = (xc * xc).sum(-1), (yc * yc).sum(-1)
+        a = (xc * xc).sum(-1) / sx[..., 0]
+        b = (yc * yc).sum(-1) / sy[..., 0]
         if hsic == "lange":
             num = xy2 - (a * b).sum(-1)
             dx = xx2 - (a * a).sum(-1)
@@ -105,7 +113,7 @@ def cka_linear(x: torch.Tensor, y: torch.Tensor, hsic: str = "gretton") -> torch
             dy = _hsic_song_terms(yy2, b, b, n)
         else:
             raise ValueError(f"Unknown HSIC estimator {hsic!r}.")
-    den = (dx.clamp_min(_tiny(dx)) * dy.clamp_min(_tiny(dy))).sqrt()
+    den = dx.clamp_min(_tiny(dx)).sqrt() * dy.clamp_min(_tiny(dy)).sqrt()
     return num / den
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import torch
 
-from .linalg import center, gram_feature, unit_scale
+from .linalg import center, gram_feature, trace_scale
 from .registry import Template, register
 
 __all__ = ["ensd", "participation_ratio"]
@@ -27,17 +27,23 @@ def _fro2(a: torch.Tensor) -> torch.Tensor:
 
 def participation_ratio(x: torch.Tensor) -> torch.Tensor:
     """(tr C)² / tr(C²) of the centred covariance."""
-    xc = unit_scale(center(x))
-    return _fro2(xc) ** 2 / _fro2(gram_feature(xc)).clamp_min(torch.finfo(x.dtype).tiny)
+    c = gram_feature(center(x))
+    c = c / trace_scale(c)
+    tr = c.diagonal(dim1=-2, dim2=-1).sum(-1)
+    return tr**2 / _fro2(c).clamp_min(torch.finfo(x.dtype).tiny)
 
 
 def ensd(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """ENSD of ``(..., n, p)`` and ``(..., n, q)``."""
-    xc, yc = unit_scale(center(x)), unit_scale(center(y))
-    tiny = torch.finfo(x.dtype).tiny
-    num = _fro2(xc.transpose(-1, -2) @ yc) * _fro2(xc) * _fro2(yc)
-    den = _fro2(gram_feature(xc)) * _fro2(gram_feature(yc))
-    return num / den.clamp_min(tiny)
+    """ENSD of ``(..., n, p)`` and ``(..., n, q)`` (products scaled by their traces, which
+    leaves the value unchanged and keeps float32 in range)."""
+    xc, yc = center(x), center(y)
+    xx, yy = gram_feature(xc), gram_feature(yc)
+    sx, sy = trace_scale(xx), trace_scale(yy)
+    xx, yy = xx / sx, yy / sy
+    xy = xc.transpose(-1, -2) @ yc / (sx.sqrt() * sy.sqrt())
+    tx, ty = xx.diagonal(dim1=-2, dim2=-1).sum(-1), yy.diagonal(dim1=-2, dim2=-1).sum(-1)
+    den = _fro2(xx) * _fro2(yy)
+    return _fro2(xy) * tx * ty / den.clamp_min(torch.finfo(x.dtype).tiny)
 
 
 def _card(values):

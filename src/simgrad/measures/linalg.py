@@ -23,6 +23,7 @@ __all__ = [
     "safe_arccos",
     "safe_sqrt",
     "sym_matrix_function",
+    "trace_scale",
     "unit_scale",
 ]
 
@@ -51,6 +52,16 @@ def unit_scale(x: torch.Tensor) -> torch.Tensor:
     """
     s = x.detach().abs().amax((-2, -1), keepdim=True)
     return x / torch.where(s > 0, s, torch.ones_like(s))
+
+
+def trace_scale(c: torch.Tensor) -> torch.Tensor:
+    """The detached trace of ``(..., d, d)`` Grams, shaped ``(..., 1, 1)``, 1 where it is 0.
+
+    Scale-invariant measures divide their d×d (or n×n) products by it: O(d²) instead of a
+    pass over the n×d data, with the same effect as :func:`unit_scale` on the range.
+    """
+    t = c.detach().diagonal(dim1=-2, dim2=-1).sum(-1)[..., None, None]
+    return torch.where(t > 0, t, torch.ones_like(t))
 
 
 def pad_to_same_width(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
