@@ -12,7 +12,7 @@ minimizing Σ|m_j − t_j| (``loss="l1"``) or Σ(m_j − t_j)² (``loss="squared
 >>> import numpy as np, simgrad as sg
 >>> X = np.random.default_rng(0).normal(size=(60, 5))
 >>> traj = sg.optimize(X, "cka", target=0.95, max_iter=300)
->>> traj.converged, traj.scores[-1] >= 0.95
+>>> traj.converged, bool(traj.scores[-1] >= 0.95)
 (True, True)
 """
 
