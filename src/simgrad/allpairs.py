@@ -255,7 +255,9 @@ def _cross(
     """``op`` of every cross-product ``A_iᵀB_j`` (B = A and upper blocks only when None).
 
     ``op="fro2"`` gives ‖A_iᵀB_j‖²_F, ``op="nuc"`` the nuclear norm ‖A_iᵀB_j‖_*.
-    The products come from blocks of ``[A_I]ᵀ[B_J]`` sized to the memory budget.
+    The products come from blocks of ``[A_I]ᵀ[B_J]`` sized to the memory budget; in the
+    symmetric case the representations are split into at least 4 groups so that only the
+    upper block triangle (5/8 of the full product) is computed.
     """
     symmetric = B is None
     Bl = A if B is None else B
@@ -264,18 +266,27 @@ def _cross(
     elems = max(budget // item, 1)
     # 2W² + 2nW ≤ elems for square blocks of total width W
     w_max = max((-2 * n + math.sqrt(4 * n * n + 8 * elems)) / 4, 1)
-    ga = _chunks([a.shape[1] for a in A], w_max)
+    widths_a = [a.shape[1] for a in A]
+    if symmetric and len(A) >= 4:
+        w_max = min(w_max, max(math.ceil(sum(widths_a) / 4), max(widths_a)))
+    ga = _chunks(widths_a, w_max)
     gb = ga if symmetric else _chunks([b.shape[1] for b in Bl], w_max)
+
+    def stacked(lst: list[torch.Tensor], idx: list[int]) -> torch.Tensor:
+        return torch.cat([lst[i] for i in idx], 1) if len(idx) > 1 else lst[idx[0]]
+
+    zb_cache = [stacked(Bl, J) for J in gb] if not symmetric else None
     blocks = {}
     for bi, I in enumerate(ga):
-        za = torch.cat([A[i] for i in I], 1) if len(I) > 1 else A[I[0]]
+        za = stacked(A, I)
         wa = [A[i].shape[1] for i in I]
         for bj, J in enumerate(gb):
             if symmetric and bj < bi:
                 continue
-            zb = za if symmetric and bj == bi else (
-                torch.cat([Bl[j] for j in J], 1) if len(J) > 1 else Bl[J[0]]
-            )
+            if symmetric:
+                zb = za if bj == bi else stacked(A, J)
+            else:
+                zb = zb_cache[bj]
             wb = [Bl[j].shape[1] for j in J]
             mm = za.transpose(0, 1) @ zb
             if op == "fro2":
@@ -332,16 +343,33 @@ def _vector_gram(
     return _assemble(blocks, ga, gb, symmetric)
 
 
-def _gram_vector(xc: torch.Tensor, nb: int) -> torch.Tensor:
+def _gram_vector(xc: torch.Tensor, nb: int, out: torch.Tensor | None = None) -> torch.Tensor:
     """The centred Gram ``X̃X̃ᵀ`` as its upper row blocks, off-diagonal ones scaled by √2, so
-    that ``⟨v(X), v(Y)⟩ = ⟨X̃X̃ᵀ, ỸỸᵀ⟩_F`` with (nb+1)/(2nb) of the products and memory."""
+    that ``⟨v(X), v(Y)⟩ = ⟨X̃X̃ᵀ, ỸỸᵀ⟩_F`` with (nb+1)/(2nb) of the products and memory.
+    With ``out`` (no autograd) the products are written in place, without copies."""
     parts = torch.tensor_split(xc, nb, 0)
-    out = []
+    pieces, off = [], 0
     for a in range(nb):
+        left = parts[a] * math.sqrt(2.0)
         for b in range(a, nb):
-            blk = parts[a] @ parts[b].transpose(0, 1)
-            out.append((blk * math.sqrt(2.0) if a != b else blk).reshape(-1))
-    return torch.cat(out)
+            lhs = parts[a] if a == b else left
+            if out is None:
+                pieces.append((lhs @ parts[b].transpose(0, 1)).reshape(-1))
+            else:
+                m = lhs.shape[0] * parts[b].shape[0]
+                view = out[off : off + m].view(lhs.shape[0], parts[b].shape[0])
+                torch.mm(lhs, parts[b].transpose(0, 1), out=view)
+                off += m
+    return torch.cat(pieces) if out is None else out
+
+
+def _gram_vectors(cs: list[torch.Tensor], idx: list[int], nb: int, length: int) -> torch.Tensor:
+    if torch.is_grad_enabled() and any(cs[i].requires_grad for i in idx):
+        return torch.stack([_gram_vector(cs[i], nb) for i in idx])
+    out = torch.empty(len(idx), length, dtype=cs[0].dtype, device=cs[0].device)
+    for r, i in enumerate(idx):
+        _gram_vector(cs[i], nb, out[r])
+    return out
 
 
 def _row_blocks(n: int) -> int:
@@ -398,7 +426,7 @@ def _linear_cka(A, B, hsic: str, kind: str, algorithm: str, budget: int, name: s
         xy2 = _cross(Ac, None if symmetric else Bc, "fro2", budget)
     else:
         def vec(lst: list[torch.Tensor]) -> Callable[[list[int]], torch.Tensor]:
-            return lambda idx: torch.stack([_gram_vector(lst[i], nb) for i in idx])
+            return lambda idx: _gram_vectors(lst, idx, nb, length)
 
         xy2 = _vector_gram(vec(Ac), ka, None if symmetric else vec(Bc), kb, length, budget, item)
 
