@@ -60,7 +60,7 @@ def as_tensor(
             )
         if arr.dtype.kind == "c":
             raise TypeError(f"{name} must hold real numbers, got complex dtype {arr.dtype}.")
-        t = torch.as_tensor(np.ascontiguousarray(arr, dtype=np.float64))
+        t = torch.as_tensor(np.asarray(arr, dtype=np.float64, order="C"))  # keeps 0-D as 0-D
     if dtype is not None and t.dtype != dtype:
         t = t.to(dtype)
     if device is not None:
