@@ -87,9 +87,9 @@ def fit_model(
     reference : a simgrad ``Dataset`` or an array, ``(samples, units)`` or
         ``(time, conditions, units)``, cast to the dtype of the model's parameters.
     measure : a measure name / Measure, or ``{measure: target}`` for joint targets.
-    activity : ``activity(model, inputs)`` → the activity to compare (the model's output is
-        then ``model(inputs)``'s first element for the task loss, computed in the same pass
-        only when ``activity`` is not given).
+    activity : ``activity(model, inputs)`` → the activity to compare (e.g. the states at the
+        recording's time points). The task loss then sees the output of a second
+        ``model(inputs)`` call (its first element when it returns a tuple).
     task_loss, task_weight : ``task_loss(output)`` → scalar, added with weight ``task_weight``
         (it is recorded even when the weight is 0).
     optimizer, lr, max_iter : Adam at lr 0.01 for at most 500 steps by default.
@@ -139,7 +139,7 @@ def fit_model(
             if task_loss is not None and output is not None:
                 tl = task_loss(output)
             elif task_loss is not None:
-                tl = task_loss(model(inputs))
+                tl = task_loss(_default_activity(model, inputs)[0])
             total = obj + (task_weight * tl if (tl is not None and task_weight > 0) else 0.0)
             v = vals.detach().cpu().numpy().astype(float)
             tlv = float(tl.detach()) if tl is not None else float("nan")
