@@ -79,6 +79,7 @@ DEFAULTS: dict[str, Any] = {
     "device": "cpu",
     "labels": None,
     "cutoff": 0.9,
+    "decode_iterates": 10,
 }
 
 #: bump when the content of a checkpoint changes meaning (old checkpoints are then ignored)
@@ -143,6 +144,7 @@ class Options:
     device: str
     labels: tuple[str, ...] | None
     cutoff: float
+    decode_iterates: int | None
 
     def as_json(self) -> dict:
         ds = self.dataset if isinstance(self.dataset, str) or self.dataset is None else "<Dataset>"
@@ -158,6 +160,7 @@ class Options:
             "device": self.device,
             "labels": None if self.labels is None else list(self.labels),
             "cutoff": self.cutoff,
+            "decode_iterates": self.decode_iterates,
         }
 
 
@@ -314,6 +317,15 @@ def resolve_options(config: str | os.PathLike | None = None, **given: Any) -> Op
             raise TypeError(f"labels must be a list of label names, got {labels!r}.")
         labels = tuple(labels)
 
+    dec_it = opts["decode_iterates"]
+    if isinstance(dec_it, str) and dec_it.lower() == "all":
+        dec_it = 0
+    if not _is_int(dec_it) or dec_it < 0 or dec_it in (1, 2, 3):
+        raise ValueError(
+            f"decode_iterates must be 0 (every recorded iterate) or an integer ≥ 4, "
+            f"got {opts['decode_iterates']!r}."
+        )
+
     if not isinstance(opts["out"], (str, os.PathLike)):
         raise TypeError(f"out must be a folder path, got {opts['out']!r}.")
     out = check_writable_dir(opts["out"], "out")
@@ -330,6 +342,7 @@ def resolve_options(config: str | os.PathLike | None = None, **given: Any) -> Op
         device=device,
         labels=labels,
         cutoff=cutoff,
+        decode_iterates=int(dec_it) or None,
     )
 
 
@@ -352,7 +365,7 @@ def _load_dataset(opts: Options) -> Any:
 def decodable_labels(ds: Any, names: Sequence[str] | None = None) -> list[str]:
     """The labels to decode: ``names`` if given (checked), else every categorical label
     (integer, boolean or string values, or floats that are all whole numbers) with 2 to 50
-    classes, each class holding at least 2 conditions."""
+    classes (fewer classes than samples for 2-D data)."""
     if names is not None:
         missing = [n for n in names if n not in ds.labels]
         if missing:
@@ -368,8 +381,8 @@ def decodable_labels(ds: Any, names: Sequence[str] | None = None) -> list[str]:
             continue
         if v.dtype.kind not in "biufUS":
             continue
-        _, counts = np.unique(v, return_counts=True)
-        if 2 <= len(counts) <= 50 and counts.min() >= 2:
+        n_classes = len(np.unique(v))
+        if 2 <= n_classes <= 50 and (ds.is_temporal or n_classes < len(v)):
             out.append(name)
     return out
 
@@ -398,9 +411,91 @@ def _unit_key(fp: str, opts: Options, measure: str, seed: int, labels: Sequence[
             "max_iter": opts.max_iter,
             "lr": opts.lr,
             "labels": list(labels),
+            "decode_iterates": opts.decode_iterates,
             "device": opts.device.split(":")[0],
         }
     )
+
+
+def _spread(scores: np.ndarray, candidates: np.ndarray, n: int) -> list[int]:
+    """Up to ``n`` of the ``candidates`` (indices into ``scores``) whose scores are closest to
+    ``n`` evenly spaced values between the first and the last candidate's score."""
+    if len(candidates) <= n:
+        return [int(c) for c in candidates]
+    s = scores[candidates]
+    picks = {int(candidates[0]), int(candidates[-1])}
+    for v in np.linspace(s[0], s[-1], n)[1:-1]:
+        picks.add(int(candidates[int(np.argmin(np.abs(s - v)))]))
+    return sorted(picks)
+
+
+def _decode_unit(
+    traj: Any, ds: Any, labels: Sequence[str], seed: int, budget: int | None
+) -> dict[str, np.ndarray]:
+    """Decode every label along the trajectory, at most ``budget`` iterates per label.
+
+    All recorded iterates when ``budget`` is None or covers them. Otherwise: a coarse pass at
+    ``budget − 3`` iterates spread evenly over the score range, then, for each label, up to 3
+    more iterates inside the bracket where its accuracy first crosses the threshold (paper.md
+    §7.16: subsample the curve, keep it dense near the threshold). Thresholds are first
+    crossings over the decoded iterates (``None`` = never reached).
+    """
+    from . import analysis
+
+    lab = {n: ds.labels[n] for n in labels}
+    rec_scores = np.asarray(traj.recorded_scores, dtype=np.float64)
+    recorded = traj.recorded
+    k = len(rec_scores)
+    ref = analysis.decode(ds, lab, seed=seed)
+    chance = {n: float(ref.chance[n]) for n in labels}
+    ref_acc = {n: float(ref.accuracy[n]) for n in labels}
+    thr_acc = {n: chance[n] + 0.9 * (ref_acc[n] - chance[n]) for n in labels}
+    every = np.arange(k)
+    if budget is None or k <= budget:
+        coarse = every
+    else:
+        coarse = np.asarray(_spread(rec_scores, every, max(2, budget - 3)))
+    along = analysis.decode_iterates(recorded[coarse], lab, seed=seed)
+    acc: dict[str, dict[int, float]] = {
+        n: {int(i): float(a) for i, a in zip(coarse, along.accuracy[n])} for n in labels
+    }
+    if len(coarse) < k:
+        for n in labels:
+            idx = sorted(acc[n])
+            vals = np.array([acc[n][i] for i in idx])
+            hit = np.flatnonzero(vals >= thr_acc[n])
+            if hit.size == 0 or hit[0] == 0:
+                continue
+            lo, hi = idx[hit[0] - 1], idx[hit[0]]
+            inside = np.arange(lo + 1, hi)
+            if inside.size == 0:
+                continue
+            extra = _spread(rec_scores, inside, min(3, inside.size))
+            more = analysis.decode_iterates(recorded[extra], {n: lab[n]}, seed=seed)
+            acc[n].update({int(i): float(a) for i, a in zip(extra, more.accuracy[n])})
+    rows_iter, rows_label, rows_acc = [], [], []
+    t_score = []
+    for j, n in enumerate(labels):
+        idx = sorted(acc[n])
+        vals = [acc[n][i] for i in idx]
+        rows_iter += idx
+        rows_label += [j] * len(idx)
+        rows_acc += vals
+        t_score.append(analysis.first_crossing(rec_scores[idx], vals, thr_acc[n]))
+    rec_it = np.asarray(traj.recorded_iterations)
+    return {
+        "labels": np.asarray(list(labels), dtype=str),
+        "decoded_iterations": rec_it[np.asarray(rows_iter, dtype=np.int64)],
+        "decoded_scores": rec_scores[np.asarray(rows_iter, dtype=np.int64)],
+        "decoded_label": np.asarray(rows_label, dtype=np.int64),
+        "decoded_accuracy": np.asarray(rows_acc, dtype=np.float64),
+        "chance": np.asarray([chance[n] for n in labels], dtype=np.float64),
+        "reference_accuracy": np.asarray([ref_acc[n] for n in labels], dtype=np.float64),
+        "threshold_accuracy": np.asarray([thr_acc[n] for n in labels], dtype=np.float64),
+        "threshold_score": np.asarray(
+            [np.nan if v is None else v for v in t_score], dtype=np.float64
+        ),
+    }
 
 
 def _compute_unit(
@@ -447,25 +542,14 @@ def _compute_unit(
         "converged": np.asarray(bool(traj.converged)),
         "n_iter": np.asarray(int(traj.n_iter)),
     }
-    dec = analysis.decoding_along(traj, ds, labels=list(labels), seed=seed) if labels else None
-    if dec is not None:
-        arrays.update(
-            {
-                "labels": np.asarray(list(labels), dtype=str),
-                "accuracy": np.asarray(dec.accuracy, dtype=np.float64),  # (k, n_labels)
-                "chance": np.asarray(dec.chance, dtype=np.float64),
-                "reference_accuracy": np.asarray(dec.reference_accuracy, dtype=np.float64),
-                "threshold_accuracy": np.asarray(dec.threshold_accuracy, dtype=np.float64),
-                "threshold_score": np.asarray(
-                    [np.nan if v is None else v for v in dec.threshold_score], dtype=np.float64
-                ),
-            }
-        )
+    if labels:
+        arrays.update(_decode_unit(traj, ds, labels, seed, opts.decode_iterates))
     t_dec = time.perf_counter() - t1
-    log(f"  decoded {len(labels)} label(s) at {len(rec)} iterates  [{t_dec:.1f} s]")
+    n_dec = len(arrays.get("decoded_iterations", []))
+    log(f"  decoded {len(labels)} label(s) at {n_dec} iterates  [{t_dec:.1f} s]")
 
     t2 = time.perf_counter()
-    pcs = analysis.pc_capture_along(traj, ds)
+    pcs = analysis.pc_capture_trajectory(traj, ds)
     arrays.update(
         {
             "pc_r2": np.asarray(pcs.r2, dtype=np.float64),  # (k, n_pcs)
@@ -497,15 +581,16 @@ def _unit_tables(measure: str, seed: int, a: Mapping[str, np.ndarray]) -> dict[s
     dec_rows, thr_rows = [], []
     if "labels" in a:
         for j, lab in enumerate(a["labels"].tolist()):
+            sel = a["decoded_label"] == j
             dec_rows.append(
                 pd.DataFrame(
                     {
                         "measure": measure,
                         "seed": seed,
-                        "iteration": rec,
-                        "score": rs,
+                        "iteration": a["decoded_iterations"][sel],
+                        "score": a["decoded_scores"][sel],
                         "label": lab,
-                        "accuracy": a["accuracy"][:, j],
+                        "accuracy": a["decoded_accuracy"][sel],
                     }
                 )
             )
@@ -759,6 +844,7 @@ def run(
     device: str | None = None,
     labels: Sequence[str] | None = None,
     cutoff: float | None = None,
+    decode_iterates: int | None = None,
     config: str | os.PathLike | None = None,
     progress: bool = True,
 ) -> RunResult:
@@ -776,6 +862,9 @@ def run(
     device : ``"cpu"`` (default) or ``"cuda"``.
     labels : the labels to decode (default: every categorical label).
     cutoff : the score for "PCs captured before" in the summary (default 0.9).
+    decode_iterates : decode each label at most at this many iterates per run (default 10:
+        7 spread over the score range + up to 3 where the accuracy crosses its threshold);
+        0 decodes every recorded iterate.
     config : a TOML file holding any of these options; explicit arguments win over it.
     progress : show a progress bar per run and a line per finished stage (on stderr).
 
@@ -798,6 +887,7 @@ def run(
         device=device,
         labels=labels,
         cutoff=cutoff,
+        decode_iterates=decode_iterates,
     )
     ds = _load_dataset(opts)
     lab = decodable_labels(ds, opts.labels)
@@ -880,9 +970,7 @@ def run(
         cutoff=opts.cutoff,
         measures=list(opts.measures),
     )
-    res = RunResult(
-        **tables, pc_r2=pc_r2, theory=theory_df, summary=summary, out=opts.out, info={}
-    )
+    res = RunResult(**tables, pc_r2=pc_r2, theory=theory_df, summary=summary, out=opts.out, info={})
     t_units = sum(u["seconds"] for u in unit_info)
     write_t = _write_outputs(res, ds, opts, lab, log)
     info = {

@@ -35,6 +35,7 @@ def _run(args: argparse.Namespace) -> int:
             out=args.out,
             device=args.device,
             labels=args.labels,
+            decode_iterates=args.decode_iterates,
             config=args.config,
             progress=not args.quiet,
         )
@@ -87,6 +88,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--lr", type=float, help="Adam step size (default 0.1)")
     p.add_argument("--labels", metavar="A,B", help="labels to decode (default: all categorical)")
+    p.add_argument(
+        "--decode-iterates",
+        type=int,
+        metavar="N",
+        help="decode at most N iterates per run (default 10, dense near the thresholds); "
+        "0 = every recorded iterate",
+    )
     p.add_argument(
         "--out", metavar="DIR", help="output folder (default: simgrad-out in the current folder)"
     )

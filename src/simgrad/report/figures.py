@@ -379,8 +379,15 @@ def region_plot(table: pd.DataFrame, measure_a: str, measure_b: str) -> Figure:
         ys = np.r_[b["reached_b"].to_numpy(), b["reached_b"].iloc[0]]
         ax.fill(xs, ys, color="#5a6cc4", alpha=0.18, lw=0)
         ax.plot(xs, ys, "-o", color="#3b4a9c", ms=3.5, lw=1.3, label="reached")
-        ax.scatter(b["target_a"], b["target_b"], marker="x", s=16, color="#888888",
-                   label="targets", zorder=3)
+        ax.scatter(
+            b["target_a"],
+            b["target_b"],
+            marker="x",
+            s=16,
+            color="#888888",
+            label="targets",
+            zorder=3,
+        )
     s = table[table["kind"] == "slope"]
     for _, r in s.iterrows():
         ax.plot([r["reached_a"], 1], [r["reached_b"], 1], "--", color="#c0392b", lw=1)

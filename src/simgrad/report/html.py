@@ -188,7 +188,7 @@ def render_report(
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>{escape(title)}</title><style>{_css()}</style></head><body>",
         '<header class="top"><div class="wrap">',
-        f"<h1>{escape(title)}</h1><p class=\"sub\">{subtitle}</p></div></header>",
+        f'<h1>{escape(title)}</h1><p class="sub">{subtitle}</p></div></header>',
         '<main class="wrap">',
         '<nav class="toc"><a href="#summary">Summary</a><a href="#figures">Figures</a>'
         '<a href="#dataset">Dataset</a><a href="#measures">Measures</a>'
