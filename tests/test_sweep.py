@@ -173,8 +173,12 @@ def test_grid_expands_lists_into_settings_and_units():
     assert [(u.dataset, u.options["lr"], u.measure, u.seed) for u in units[:4]] == [
         ("toy2d", 0.1, "cka", 0), ("toy2d", 0.1, "cka", 1), ("toy2d", 0.1, "cka", 2),
         ("toy2d", 0.1, "procrustes-angular_score", 0)]
-    g2 = grid_from_mapping({**GRID, "datasets": [{"name": "ultrametric", "n_features": 20}]})
-    assert g2.datasets == (("ultrametric", {"n_features": 20}),)
+    g2 = grid_from_mapping({**GRID, "datasets": [
+        {"name": "ultrametric", "n_features": 20},
+        {"name": "ultrametric", "n_features": 30, "id": "ultra30"}]})
+    assert g2.datasets == (("ultrametric", {"n_features": 20}), ("ultrametric", {"n_features": 30}))
+    labels = list(dict.fromkeys(u.label for u in g2.units()))
+    assert labels == ["ultrametric(n_features=20)", "ultra30"]  # the tables' dataset column
 
 
 @pytest.mark.parametrize(
@@ -191,6 +195,9 @@ def test_grid_expands_lists_into_settings_and_units():
         ({"workers": "two"}, TypeError, "'workers'"),
         ({"out": 3}, TypeError, "'out'"),
         ({"dataset": "toy2d"}, ValueError, "'dataset'"),  # set by the sweep itself
+        ({"datasets": [{"name": "toy2d", "nois": 0.1}]}, ValueError, "'nois'"),  # load option
+        ({"datasets": [{"name": "toy2d", "id": "a"}, {"name": "ultrametric", "id": "a"}]},
+         ValueError, "'id'"),
     ],
 )
 def test_malformed_grid_fails_before_any_unit(tmp_path, capsys, change, error, names):

@@ -87,7 +87,7 @@ def collect(
             df = _read(folder / "results" / f"{name}.csv")
             if df is None:
                 continue
-            front = {"dataset": u.dataset} if "dataset" not in df.columns else {}
+            front = {"dataset": u.label} if "dataset" not in df.columns else {}
             front.update({k: _cell(u.options.get(k)) for k in swept if k not in df.columns})
             for i, (k, v) in enumerate(front.items()):
                 df.insert(i, k, [v] * len(df))

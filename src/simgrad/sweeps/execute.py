@@ -202,13 +202,20 @@ def _open_client(scheduler: Any, workers: int | None, n_units: int):
     if scheduler is None:
         from distributed import LocalCluster
 
-        cluster = LocalCluster(
-            n_workers=workers or default_workers(n_units),
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=None,
-            env={"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"},
-        )
+        try:
+            cluster = LocalCluster(
+                n_workers=workers or default_workers(n_units),
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+                env={"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"},
+            )
+        except Exception as exc:
+            raise RuntimeError(
+                f"could not start a local Dask cluster ({type(exc).__name__}: {exc}). Worker "
+                "processes re-import the main script: in a script, call sg.sweep under "
+                "`if __name__ == '__main__':`. Or run without Dask: workers=0."
+            ) from exc
         client = Client(cluster)
 
         def close() -> None:

@@ -72,20 +72,25 @@ class Grid:
     settings: tuple[dict, ...] = ({},)
     swept: tuple[str, ...] = ()
     sweep_options: dict = field(default_factory=dict)
+    dataset_ids: tuple[str, ...] = ()
 
     def units(self) -> list[Unit]:
         """All units, in the order datasets × settings × measures × seeds."""
+        ids = self.dataset_ids or ("",) * len(self.datasets)
         out = []
-        for (name, load), setting, measure, seed in itertools.product(
-            self.datasets, self.settings, self.measures, self.seeds
+        for ((name, load), did), setting, measure, seed in itertools.product(
+            zip(self.datasets, ids), self.settings, self.measures, self.seeds
         ):
-            out.append(Unit(name, measure, seed, dict(setting), dict(load)))
+            out.append(Unit(name, measure, seed, dict(setting), dict(load), did))
         return out
 
     def as_dict(self) -> dict:
         """A JSON-serializable description (written to ``DIR/sweep.json``)."""
         return {
-            "datasets": [{"name": n, **o} for n, o in self.datasets],
+            "datasets": [
+                {"name": n, **({"id": i} if i else {}), **o}
+                for (n, o), i in zip(self.datasets, self.dataset_ids or ("",) * len(self.datasets))
+            ],
             "measures": list(self.measures),
             "seeds": list(self.seeds),
             "settings": [dict(s) for s in self.settings],
@@ -152,13 +157,13 @@ def make_grid(
     ``labels = [["context"], ["stimulus"]]`` two. ``validate=False`` skips the checks that
     need the datasets and pipeline layers (names, ``sg.run``'s signature).
     """
-    ds = _parse_datasets(datasets, source)
+    ds, ids = _parse_datasets(datasets, source)
     ms = _parse_measures(measures, source, validate)
     sd = _parse_seeds(seeds, source)
     run_options = dict(run_options or {})
     sweep_options = _parse_sweep_options(dict(sweep_options or {}), source)
     if validate:
-        _check_dataset_names([n for n, _ in ds], source)
+        _check_datasets(ds, source)
         run_fn = run_fn or _default_run()
     params = _run_params(run_fn) if run_fn is not None else None
     axes: dict[str, list] = {}
@@ -184,17 +189,26 @@ def make_grid(
     keys = list(axes)
     settings = tuple(dict(zip(keys, combo)) for combo in itertools.product(*axes.values()))
     swept = tuple(k for k in keys if len(axes[k]) > 1)
-    return Grid(ds, ms, sd, settings or ({},), swept, sweep_options)
+    grid = Grid(ds, ms, sd, settings or ({},), swept, sweep_options, ids)
+    labels = [Unit(name, "", 0, {}, opts, did).label for (name, opts), did in zip(ds, ids)]
+    if len(set(labels)) != len(labels):
+        raise ValueError(
+            f"{source}: key 'datasets' gives two entries the same name in the tables "
+            f"({labels}); add a distinct 'id' to each."
+        )
+    return grid
 
 
 # ----------------------------------------------------------------------------- pieces
-def _parse_datasets(value: Any, source: str) -> tuple[tuple[str, dict], ...]:
+def _parse_datasets(value: Any, source: str) -> tuple[tuple[tuple[str, dict], ...], tuple]:
     if isinstance(value, (str, Mapping)):
         value = [value]
     if not isinstance(value, Sequence) or not value:
         raise ValueError(f"{source}: key 'datasets' must be a non-empty list of names.")
     out: list[tuple[str, dict]] = []
+    ids: list[str] = []
     for i, item in enumerate(value):
+        did = ""
         if isinstance(item, str):
             name, opts = item, {}
         elif isinstance(item, Mapping):
@@ -202,7 +216,11 @@ def _parse_datasets(value: Any, source: str) -> tuple[tuple[str, dict], ...]:
                 raise ValueError(
                     f"{source}: key 'datasets' item {i} is a table without a string 'name'."
                 )
-            name, opts = item["name"], {k: v for k, v in item.items() if k != "name"}
+            did = item.get("id", "")
+            if not isinstance(did, str):
+                raise TypeError(f"{source}: key 'datasets' item {i}: 'id' must be a string.")
+            name = item["name"]
+            opts = {k: v for k, v in item.items() if k not in ("name", "id")}
             _check_jsonable(f"datasets[{i}]", opts, source)
         else:
             raise TypeError(
@@ -216,7 +234,8 @@ def _parse_datasets(value: Any, source: str) -> tuple[tuple[str, dict], ...]:
                 f"{source}: key 'datasets' lists {name!r} twice with the same options."
             )
         out.append((name, opts))
-    return tuple(out)
+        ids.append(did)
+    return tuple(out), tuple(ids)
 
 
 def _parse_measures(value: Any, source: str, validate: bool) -> tuple[str, ...]:
@@ -289,14 +308,16 @@ def _parse_sweep_options(opts: dict, source: str) -> dict:
     return opts
 
 
-def _check_dataset_names(names: Iterable[str], source: str) -> None:
-    """Every name must be known to ``sg.datasets`` and loadable here (files present)."""
+def _check_datasets(datasets: Iterable[tuple[str, dict]], source: str) -> None:
+    """Every name must be known to ``sg.datasets`` and loadable here (files present), and
+    every load option a parameter of its loader."""
     import difflib
+    from importlib import import_module
 
     from .. import datasets as sgd
 
     infos = {d.name: d for d in sgd.available()}
-    for name in names:
+    for name, opts in datasets:
         key = name.strip().lower().replace("_", "-")
         if key not in infos:
             close = difflib.get_close_matches(key, list(infos), n=3, cutoff=0.5)
@@ -311,6 +332,17 @@ def _check_dataset_names(names: Iterable[str], source: str) -> None:
                 f"{source}: key 'datasets': dataset {name!r} cannot be loaded here ({where} "
                 "missing; set SIMGRAD_DATA_DIR to the folder holding the recordings)."
             )
+        if opts:
+            mod, _, fn = sgd.REGISTRY[key].loader.partition(":")
+            loader = getattr(import_module(f"{sgd.__name__}.{mod}"), fn)
+            params = inspect.signature(loader).parameters
+            if not any(p.kind == p.VAR_KEYWORD for p in params.values()):
+                for opt in opts:
+                    if opt not in params:
+                        raise ValueError(
+                            f"{source}: key 'datasets': {name!r} has no load option {opt!r}; "
+                            f"it takes {sorted(params)}."
+                        )
 
 
 def _default_run() -> Callable:

@@ -98,7 +98,8 @@ def sweep(
 
     Parameters
     ----------
-    datasets : names for ``sg.datasets.load``, or ``{"name": ..., **load_options}`` mappings.
+    datasets : names for ``sg.datasets.load``, or ``{"name": ..., **load_options}`` mappings
+        (optionally with ``"id"``: the dataset's name in the tables).
     measures : measure names or aliases (validated through ``sg.measure``).
     seeds : a list of seeds, or a count ``n`` meaning ``0 … n−1``.
     out : output folder (must be reachable from every worker: a shared file system).
@@ -264,7 +265,7 @@ def _aggregate(out: Path, grid: Grid, units: list[Unit], status: dict, errors: d
             failed[u.uid] = errors.get(u.uid, "did not finish")
         rows.append({
             "unit": u.uid,
-            "dataset": u.dataset,
+            "dataset": u.label,
             **{k: u.options.get(k) for k in grid.swept},
             "measure": u.measure,
             "seed": u.seed,

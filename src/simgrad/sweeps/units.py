@@ -39,7 +39,8 @@ TMP = ".tmp"
 class Unit:
     """One call of the pipeline: a dataset, a single measure, a single seed, ``sg.run`` options.
 
-    ``load`` holds options for ``sg.datasets.load`` (empty: the dataset's defaults).
+    ``load`` holds options for ``sg.datasets.load`` (empty: the dataset's defaults);
+    ``dataset_id`` names the dataset in the tables (see :attr:`label`).
     """
 
     dataset: str
@@ -47,6 +48,18 @@ class Unit:
     seed: int
     options: dict = field(default_factory=dict)
     load: dict = field(default_factory=dict)
+    dataset_id: str = ""
+
+    @property
+    def label(self) -> str:
+        """The ``dataset`` value in the tables: ``dataset_id`` if given, else the name, with
+        the load options appended when there are any (``context(n_units=50)``)."""
+        if self.dataset_id:
+            return self.dataset_id
+        if not self.load:
+            return self.dataset
+        opts = ",".join(f"{k}={json.dumps(v)}" for k, v in sorted(self.load.items()))
+        return f"{self.dataset}({opts})"
 
     def spec(self) -> dict:
         """Everything that determines the unit's results, as plain JSON values."""
