@@ -241,7 +241,19 @@ def decoding_vs_score(
     for ax in axes[len(labels) :]:
         ax.set_visible(False)
     if measures:
-        _legend(axes[0], measures, colors, loc="upper left")
+        from matplotlib.lines import Line2D
+
+        handles = [Line2D([], [], color=colors.get(m, "k"), lw=2) for m in measures]
+        handles += [
+            Line2D([], [], color="black", ls="--", lw=1),
+            Line2D([], [], color="#999999", ls="--", lw=1),
+            Line2D([], [], color="#555555", marker="o", ls="none", ms=5),
+        ]
+        names = [short_name(m) for m in measures]
+        names += ["reference accuracy", "chance", "threshold score"]
+        fig.legend(
+            handles, names, loc="outside lower center", ncol=min(len(names), 5), fontsize=8
+        )
     return fig
 
 

@@ -151,7 +151,7 @@ def _summary_html(
     fmts: dict[str, Callable[[str], str]] = {
         "measure": lambda v: _measure_name(v, colors),
         "iterations": lambda v: _num(v, 0),
-        "pcs_captured": lambda v: _num(v, 1),
+        "pcs_captured": lambda v: _num(v, 0) if float(v) == int(float(v)) else _num(v, 1),
     }
     return table_html(
         summary, "summary", empty=empty, headers=headers, formatters=fmts, css_class="summary"
