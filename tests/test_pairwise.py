@@ -197,6 +197,28 @@ def test_algorithm_choice_is_logged_and_overridable(caplog):
                           atol=1e-12, rtol=0)
 
 
+@pytest.mark.parametrize("name", ["nbs", "procrustes-distance=euclidean",
+                                  "shape_metric-alpha=0.5-score", "cca-squared_score", "linreg",
+                                  "ridge-lambda=10-pearsonr"])
+def test_units_outnumbering_samples_use_the_sample_space_factor(name, caplog):
+    """Wide representations are replaced by (X̃X̃ᵀ)^½ (n×n): same values, forced or not."""
+    reps = _reps(n=25, widths=(40, 60, 60, 7), seed=14)
+    ref = _loop(name, reps, reps)
+    off = ~torch.eye(len(reps), dtype=torch.bool)
+    with caplog.at_level(logging.DEBUG, logger="simgrad"):
+        auto = sg.pairwise(reps, measure=name)
+    assert any("sample-space factor" in r.getMessage() for r in caplog.records)
+    for S in (auto, sg.pairwise(reps, measure=name, algorithm="sample"),
+              sg.pairwise(reps, measure=name, algorithm="feature")):
+        assert torch.allclose(S[off], ref[off], atol=1e-10, rtol=0)
+
+
+def test_sample_factor_gradients_are_finite():
+    reps = [r.requires_grad_() for r in _reps(n=20, widths=(50, 30, 3), seed=15)]
+    sg.pairwise(reps, measure="procrustes-angular_score", algorithm="sample").sum().backward()
+    assert all(torch.isfinite(r.grad).all() for r in reps)
+
+
 def test_fallback_loop_is_logged(caplog):
     reps = _reps(n=30, seed=7)
     with caplog.at_level(logging.DEBUG, logger="simgrad"):
@@ -289,7 +311,7 @@ def test_bad_inputs_raise_clear_errors():
     with pytest.raises(ValueError, match="algorithm must be"):
         sg.pairwise(reps, algorithm="fast")
     with pytest.raises(ValueError, match="not available"):
-        sg.pairwise(reps, measure="nbs", algorithm="sample")
+        sg.pairwise(reps, measure="ridge-lambda=100-r2-cv=5folds", algorithm="sample")
     with pytest.raises(ValueError, match="memory_budget"):
         sg.pairwise(reps, memory_budget="lots")
     with pytest.raises(TypeError, match="sequence of arrays"):

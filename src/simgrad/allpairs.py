@@ -68,7 +68,7 @@ from .measures.linalg import (
 from .measures.registry import lookup
 from .measures.registry import measure as get_measure
 
-__all__ = ["parse_bytes", "pairwise"]
+__all__ = ["pairwise", "parse_bytes", "sample_factor"]
 
 log = logging.getLogger("simgrad.allpairs")
 
@@ -537,24 +537,70 @@ def _rescale(sums, d: int, width: torch.Tensor, alpha: float) -> torch.Tensor:
     return ((lam_sum + extra * _EIG_TOL) / (new_var + extra * pad_var)).sqrt()
 
 
-def _shape_terms(A, B, alpha: float, budget: int):
-    """(‖X‖², ‖Y‖², ‖XᵀY‖_*) matrices for NBS/Procrustes (alpha=1) and shape metrics."""
+def _shape_terms(A, B, alpha: float, budget: int, widths_a=None, widths_b=None):
+    """(‖X‖², ‖Y‖², ‖XᵀY‖_*) matrices for NBS/Procrustes (alpha=1) and shape metrics.
+
+    ``widths_*`` are the original unit counts when a representation was replaced by its
+    n×n sample-space factor (the padded width and the count of zero eigenvalues follow them).
+    """
     symmetric = B is None
     pa = [_whiten_parts(center(a), alpha) for a in A]
     pb = pa if symmetric else [_whiten_parts(center(b), alpha) for b in B]
-    wa = torch.as_tensor([a.shape[1] for a in A], dtype=A[0].dtype, device=A[0].device)
-    wb = wa if symmetric else torch.as_tensor(
-        [b.shape[1] for b in B], dtype=A[0].dtype, device=A[0].device
-    )
+    kw = {"dtype": A[0].dtype, "device": A[0].device}
+    wa = torch.as_tensor(widths_a or [a.shape[1] for a in A], **kw)
+    wb = wa if symmetric else torch.as_tensor(widths_b or [b.shape[1] for b in B], **kw)
     width = torch.maximum(wa[:, None], wb[None, :])  # zero-padded width of each pair
-    sa = torch.stack([_rescale(s, int(wa[i]), width[i], alpha) for i, (_, s) in enumerate(pa)])
+    sa = torch.stack(
+        [_rescale(s, A[i].shape[1], width[i], alpha) for i, (_, s) in enumerate(pa)]
+    )
     sb = torch.stack(
-        [_rescale(s, int(wb[j]), width[:, j], alpha) for j, (_, s) in enumerate(pb)], 1
+        [_rescale(s, Bl_j.shape[1], width[:, j], alpha)
+         for j, ((_, s), Bl_j) in enumerate(zip(pb, A if symmetric else B))], 1
     )
     na = torch.stack([(x * x).sum() for x, _ in pa])
     nb = na if symmetric else torch.stack([(y * y).sum() for y, _ in pb])
     nuc = _cross([x for x, _ in pa], None if symmetric else [y for y, _ in pb], "nuc", budget)
     return na[:, None] * sa * sa, nb[None, :] * sb * sb, nuc * sa * sb
+
+
+def sample_factor(x: torch.Tensor) -> torch.Tensor:
+    """The n×n factor ``F = (X̃X̃ᵀ)^½`` of centred ``x``: ``FFᵀ = FᵀF = X̃X̃ᵀ`` and F has zero
+    column means, so every measure that depends on X̃ only through ``X̃X̃ᵀ`` up to an
+    orthogonal transformation of the units (NBS, Procrustes, shape metrics, CCA, regression)
+    gives the same value on F, at n×n instead of d×d cost when units outnumber samples.
+    Eigenvalues below 1e3·ε·λ_max (round-off) are dropped.
+
+    >>> x = torch.randn(5, 40, dtype=torch.float64)
+    >>> f = sample_factor(x)
+    >>> xc = x - x.mean(0)
+    >>> bool(torch.allclose(f @ f.T, xc @ xc.T)), f.shape
+    (True, torch.Size([5, 5]))
+    """
+    xc = center(x)
+    k = xc @ xc.transpose(0, 1)
+    cut = 1e3 * torch.finfo(k.dtype).eps * k.diagonal().sum().detach().clamp_min(_tiny(k))
+
+    def f(lam: torch.Tensor) -> torch.Tensor:
+        keep = lam > cut
+        return torch.where(keep, torch.where(keep, lam, torch.ones_like(lam)).sqrt(), 0 * lam)
+
+    def fp(lam: torch.Tensor) -> torch.Tensor:
+        keep = lam > cut
+        return torch.where(keep, 0.5 * torch.where(keep, lam, torch.ones_like(lam)).rsqrt(),
+                           0 * lam)
+
+    return sym_matrix_function(k, f, fp)
+
+
+def _reduce(reps: list[torch.Tensor], algorithm: str, name: str, label: str):
+    """Replace representations wider than their sample count by their n×n factor
+    (``algorithm="auto"``), all of them (``"sample"``) or none (``"feature"``)."""
+    n = reps[0].shape[0]
+    pick = [algorithm == "sample" or (algorithm == "auto" and r.shape[1] > n) for r in reps]
+    if any(pick):
+        log.debug("pairwise %s: %d of %d %s representation(s) reduced to their n×n "
+                  "sample-space factor (n=%d)", name, sum(pick), len(reps), label, n)
+    return [sample_factor(r) if p else r for r, p in zip(reps, pick)]
 
 
 def _shape_output(family: str, form: str, nx2, ny2, nuc):
@@ -749,11 +795,17 @@ def pairwise(
     Bl = A if B is None else B
 
     def need_feature_only(what: str) -> None:
-        if algorithm == "sample":
+        if algorithm != "auto":
             raise ValueError(
-                f"algorithm='sample' is not available for {what}; use 'auto' or 'feature' "
-                "(the sample-space switch applies to linear CKA and ENSD)."
+                f"algorithm={algorithm!r} is not available for {what}; use 'auto' (the "
+                "feature/sample switch applies to the CKA, ENSD, shape, CCA and regression "
+                "families)."
             )
+
+    def reduced():
+        ra = _reduce(A, algorithm, canon, "reps_a")
+        rb = None if B is None else _reduce(B, algorithm, canon, "reps_b")
+        return ra, rb
 
     if fam == "cka" and values["kernel"][0] == "linear":
         return transform(form, _linear_cka(A, B, values["hsic"], "cka", algorithm, budget, canon))
@@ -765,19 +817,19 @@ def pairwise(
         log.debug("pairwise %s: RBF kernels once per representation, one GEMM", canon)
         return transform(form, _rbf_cka(A, B, values["kernel"][1], values["hsic"], budget))
     if fam in ("nbs", "procrustes", "bures_distance", "shape_metric"):
-        need_feature_only(canon)
         alpha = float(values.get("alpha", 1.0))
         log.debug("pairwise %s: whiten once per representation, batched nuclear norms", canon)
-        return _shape_output(fam, form, *_shape_terms(A, B, alpha, budget))
+        ra, rb = reduced()
+        terms = _shape_terms(ra, rb, alpha, budget, [a.shape[1] for a in A],
+                             None if B is None else [b.shape[1] for b in B])
+        return _shape_output(fam, form, *terms)
     if fam == "cca":
-        need_feature_only(canon)
         log.debug("pairwise %s: whiten once per representation, batched products", canon)
-        return _cca(A, B, form, budget)
+        return _cca(*reduced(), form, budget)
     if fam in ("linear_regression", "ridge") and "cv" not in values:
-        need_feature_only(canon)
         log.debug("pairwise %s: one spectral factor per candidate, one product", canon)
-        return _regression(A, B, float(values.get("lambda", 0.0)), form, tpl.tail == "sym",
-                           budget)
+        return _regression(*reduced(), float(values.get("lambda", 0.0)), form,
+                           tpl.tail == "sym", budget)
     if fam == "rsa" and "compare" in values and _rsa_available():
         need_feature_only(canon)
         comp = values["compare"]
