@@ -14,6 +14,7 @@ the callback does the same). A second Ctrl-C interrupts at once.
 
 from __future__ import annotations
 
+import math
 import signal
 import threading
 import time
@@ -41,12 +42,47 @@ class NonFiniteError(FloatingPointError):
         self.trajectories = trajectories or []
 
 
+class Adam:
+    """Adam with torch's defaults (betas 0.9, 0.999, eps 1e-8, no weight decay), the same
+    arithmetic as ``torch.optim.Adam``'s single-tensor path, without its per-step bookkeeping
+    (which costs as much as a small measure's backward)::
+
+        m ← β₁m + (1−β₁)g,  v ← β₂v + (1−β₂)g²,  θ ← θ − lr/(1−β₁ᵗ) · m / (√v/√(1−β₂ᵗ) + ε)
+    """
+
+    def __init__(self, params: Sequence[torch.Tensor], lr: float,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8):
+        self.params = list(params)
+        self.lr, self.betas, self.eps = lr, betas, eps
+        self.m = [torch.zeros_like(p) for p in self.params]
+        self.v = [torch.zeros_like(p) for p in self.params]
+        self.t = 0
+
+    def zero_grad(self, set_to_none: bool = True) -> None:  # noqa: ARG002
+        for p in self.params:
+            p.grad = None
+
+    @torch.no_grad()
+    def step(self) -> None:
+        self.t += 1
+        b1, b2 = self.betas
+        bc1, bc2 = 1 - b1**self.t, 1 - b2**self.t
+        for p, m, v in zip(self.params, self.m, self.v):
+            if p.grad is None:
+                continue
+            g = p.grad
+            m.lerp_(g, 1 - b1)
+            v.mul_(b2).addcmul_(g, g, value=1 - b2)
+            denom = (v.sqrt() / math.sqrt(bc2)).add_(self.eps)
+            p.addcdiv_(m, denom, value=-self.lr / bc1)
+
+
 def make_optimizer(optimizer: Any, params: Sequence[torch.Tensor], lr: float):
     """``"adam"`` (default betas), ``"sgd"``, an Optimizer subclass, or a factory ``f(params)``."""
     if isinstance(optimizer, str):
         name = optimizer.lower()
         if name == "adam":
-            return torch.optim.Adam(params, lr=lr)
+            return Adam(params, lr=lr)
         if name == "sgd":
             return torch.optim.SGD(params, lr=lr)
         raise ValueError(
@@ -136,6 +172,7 @@ def run_batch(
     results: list[Trajectory | None] = [None] * n_batch
     n_values = int(np.prod(shape))
     interrupted = False
+    any_frozen = False
     k = 0
 
     def finalize(i: int, k_last: int, reached: bool, was_interrupted: bool) -> None:
@@ -168,8 +205,8 @@ def run_batch(
     t_loop = time.perf_counter()
     with _InterruptFlag() as flag:
         for k in range(max_iter + 1):
-            idx = torch.as_tensor(active, device=y.device)
             whole = len(active) == n_batch
+            idx = None if whole else torch.as_tensor(active, device=y.device)
             ya = y if whole else y.index_select(0, idx)
             if free_x:
                 xa = _flat(xp if whole else xp.index_select(0, idx), core)
@@ -221,6 +258,7 @@ def run_batch(
                 i = active[j]
                 finalize(i, k, bool(reached[j]), interrupted)
                 frozen[i] = True
+                any_frozen = True
                 for h, p in zip(held, params):
                     h[i] = p.detach()[i]
             active = [i for j, i in enumerate(active) if not done[j]]
@@ -229,8 +267,8 @@ def run_batch(
             opt.zero_grad(set_to_none=True)
             keep = torch.as_tensor(~done, device=loss.device)
             (loss[keep] if done.any() else loss).sum().backward()
-            grads_ok = all(bool(torch.isfinite(p.grad).all()) for p in params if p.grad is not None)
-            if not grads_ok:
+            gsum = sum(p.grad.sum() for p in params if p.grad is not None)
+            if not math.isfinite(float(gsum)):
                 for i in active:
                     finalize(i, k, False, False)
                 raise NonFiniteError(
@@ -239,7 +277,7 @@ def run_batch(
                     [r for r in results if r is not None],
                 )
             opt.step()
-            if bool(frozen.any()):
+            if any_frozen:
                 with torch.no_grad():
                     for h, p in zip(held, params):
                         p[frozen] = h[frozen]

@@ -95,6 +95,8 @@ class Objective:
         """Measure values ``(..., M)`` for flattened ``x`` (reference) and ``y`` (candidate)."""
         if x.ndim < y.ndim:
             x = x.expand(*y.shape[:-2], *x.shape[-2:])
+        if len(self.measures) == 1:
+            return self.measures[0].fn(x, y, n_conditions=n_conditions).unsqueeze(-1)
         return torch.stack([m.fn(x, y, n_conditions=n_conditions) for m in self.measures], -1)
 
     def with_targets(self, targets: np.ndarray) -> Objective:

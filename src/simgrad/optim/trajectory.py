@@ -194,6 +194,8 @@ class Recorder:
 
 
 def _moved(a: Any, b: Any) -> float:
+    if isinstance(a, float) and isinstance(b, float):
+        return abs(a - b)
     return float(np.max(np.abs(np.asarray(a, dtype=float) - np.asarray(b, dtype=float))))
 
 
