@@ -48,7 +48,7 @@ def _canonical(names: Sequence[str]) -> dict[str, str]:
 def _category(row: pd.Series, swept: Sequence[str]) -> str:
     parts = [str(row["dataset"])]
     if "label" in row and pd.notna(row["label"]):
-        parts[0] += f" ({row['label']})"
+        parts.append(f"({row['label']})")
     parts += [f"{k}={row[k]}" for k in swept if k in row]
     return "\n".join(parts)
 
@@ -70,6 +70,8 @@ def thresholds_figure(
         fig = Figure(figsize=(max(4.5, 1.3 * len(cats) + 2.5), 3.8), layout="constrained")
         ax = fig.add_subplot()
         width = 0.7 / max(1, len(measures))
+        shown: list[float] = []
+        never = False
         for j, m in enumerate(measures):
             color = cols.get(canon[m], (0.3, 0.3, 0.3))
             sub = summary[summary["measure"] == m]
@@ -77,6 +79,7 @@ def thresholds_figure(
                 x = cats.index(_category(r, swept)) + (j - (len(measures) - 1) / 2) * width
                 if r["reached"] == 0 or not np.isfinite(r["threshold_score"]):
                     ax.scatter([x], [never_at], facecolor="white", edgecolor=color, s=36, zorder=3)
+                    never = True
                     continue
                 y = r["threshold_score"]
                 lo, hi = r["threshold_score_low"], r["threshold_score_high"]
@@ -84,14 +87,17 @@ def thresholds_figure(
                     ax.errorbar([x], [y], yerr=[[y - lo], [hi - y]], color=color, lw=1.2,
                                 capsize=2.5, zorder=2)
                 ax.scatter([x], [y], color=color, s=36, zorder=3, edgecolor="white", lw=0.5)
+                shown.append(float(y))
             ax.scatter([], [], color=color, s=36, label=short_name(canon[m]))
-        if measures:
+        if never:
             ax.scatter([], [], facecolor="white", edgecolor="#666666", s=36,
                        label=f"never reached (drawn at {never_at:g})")
+        # scores live below 1: intervals reaching past the plotted range are clipped
+        ax.set_ylim(min([0.0, *(v - 0.05 for v in shown)]), max(1.02, never_at + 0.03))
         ax.set_xticks(range(len(cats)), cats)
         ax.set_xlim(-0.6, len(cats) - 0.4)
         ax.set_ylabel("threshold score")
-        ax.set_title("Score needed to decode like the reference (mean and 95% interval over seeds)")
+        ax.set_title("Score needed to decode like the reference (mean and interval over seeds)")
         ax.grid(True, axis="y", color="#e9e9e9", lw=0.6)
         ax.set_axisbelow(True)
         if measures:
@@ -110,6 +116,24 @@ def _figure_html(key: str, png: bytes, caption: str) -> str:
         f'<img alt="{escape(caption)}" src="data:image/png;base64,{data}">'
         f"<figcaption>{escape(caption)}</figcaption></figure>"
     )
+
+
+def _with_intervals(df: pd.DataFrame, names: Sequence[str], digits: int = 3) -> pd.DataFrame:
+    """For display: ``<name>_low``/``<name>_high`` become one text column ``<name>_interval``
+    (``"0.714 – 0.939"``, empty where there is no interval)."""
+    out = df.copy()
+    for name in names:
+        lo, hi = f"{name}_low", f"{name}_high"
+        if lo not in out or hi not in out:
+            continue
+        text = [
+            f"{a:.{digits}f} – {b:.{digits}f}" if np.isfinite(a) and np.isfinite(b) else None
+            for a, b in zip(out[lo].astype(float), out[hi].astype(float))
+        ]
+        pos = out.columns.get_loc(lo)
+        out = out.drop(columns=[lo, hi])
+        out.insert(pos, f"{name}_interval", text)
+    return out
 
 
 def _never_at(grid: Grid) -> float:
@@ -156,25 +180,21 @@ def write_report(result: SweepResult, grid: Grid, *, level: float = 0.95) -> Non
     interval = f"{pct} interval"
     heads = {
         "threshold_score": "threshold score (mean)",
-        "threshold_score_low": f"{interval}: low",
-        "threshold_score_high": f"{interval}: high",
+        "threshold_score_interval": interval,
         "reference_accuracy": "reference accuracy",
         "final_score": "final score (mean)",
-        "final_score_low": f"{interval}: low",
-        "final_score_high": f"{interval}: high",
+        "final_score_interval": interval,
         "iterations": "iterations (mean)",
-        "iterations_low": f"{interval}: low",
-        "iterations_high": f"{interval}: high",
+        "iterations_interval": interval,
     }
-    empties = {"threshold_score": "never reached", "threshold_score_low": "–",
-               "threshold_score_high": "–", "final_score_low": "–", "final_score_high": "–",
-               "iterations_low": "–", "iterations_high": "–"}
-    units = result.units.copy()
+    empties = {"threshold_score": "never reached", "threshold_score_interval": "–",
+               "final_score_interval": "–", "iterations_interval": "–"}
+    units = result.units.drop(columns=["this_run", "folder"])
 
-    def unit_link(folder: str) -> str:
-        rep = out / folder / "report.html"
-        name = escape(folder.split("/")[-1])
-        return f'<a href="{escape(folder)}/report.html">{name}</a>' if rep.is_file() else name
+    def unit_link(uid: str) -> str:
+        rep = out / "units" / uid / "report.html"
+        return (f'<a href="units/{escape(uid)}/report.html">{escape(uid)}</a>'
+                if rep.is_file() else escape(uid))
 
     parts = [
         "<!DOCTYPE html>",
@@ -186,6 +206,9 @@ def write_report(result: SweepResult, grid: Grid, *, level: float = 0.95) -> Non
         '<nav class="toc"><a href="#summary">Summary</a><a href="#runs">Runs</a>'
         '<a href="#units">Units</a><a href="#grid">Grid</a></nav>',
         '<section id="summary"><h2>Score needed to decode like the reference</h2>',
+        "<p>Tables: <code>results/summary_thresholds.csv</code>, "
+        "<code>results/summary_runs.csv</code>; per seed: <code>results/thresholds.csv</code> "
+        "and the other stacked tables of <code>sg.run</code>.</p>"
         "<p>Synthetic data were optimized towards each dataset under each measure, once per "
         "seed. The <em>threshold score</em> is the score at which decoding a label first "
         "reaches 90% of the way from chance to the decoder's accuracy on the reference. "
@@ -193,19 +216,21 @@ def write_report(result: SweepResult, grid: Grid, *, level: float = 0.95) -> Non
         "interval (empty for fewer than two seeds); <code>reached</code> counts those seeds.</p>",
         _figure_html("thresholds", png, "Threshold score per measure across datasets; hollow "
                      f"markers at {never_at:g}: no seed reached the threshold."),
-        table_html(result.summary_thresholds, "summary_thresholds", empty=empties,
-                   headers=heads, formatters=fm, css_class="summary"),
+        table_html(_with_intervals(result.summary_thresholds, ["threshold_score"]),
+                   "summary_thresholds", empty=empties, headers=heads, formatters=fm,
+                   css_class="summary"),
         "</section>",
         '<section id="runs"><h2>Runs</h2><p>Final score and number of iterations per '
         f"dataset and measure (mean and {pct} t interval over seeds).</p>",
-        table_html(result.summary_runs, "summary_runs", empty=empties, headers=heads,
+        table_html(_with_intervals(result.summary_runs, ["final_score", "iterations"]),
+                   "summary_runs", empty=empties, headers=heads,
                    formatters={**fm, "iterations": lambda v: f"{float(v):.1f}"},
                    css_class="summary"),
         "</section>",
         '<section id="units"><h2>Units</h2><p>One <code>sg.run</code> per row; the tables in '
         "<code>results/</code> stack their outputs.</p>",
-        table_html(units.drop(columns=["this_run"]), "units", empty={"seconds": "–"},
-                   formatters={"folder": unit_link, "measure": mname, "seconds":
+        table_html(units, "units", empty={"seconds": "–"},
+                   formatters={"unit": unit_link, "measure": mname, "seconds":
                                lambda v: f"{float(v):.1f}"}),
     ]
     if result.failed:
