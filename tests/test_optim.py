@@ -209,6 +209,18 @@ def test_keyboard_interrupt_from_callback_returns_the_trajectory_so_far():
     assert _np_cka(x, tr.final) == pytest.approx(tr.scores[-1], abs=1e-12)
 
 
+def test_interrupted_trajectory_saves_and_loads(tmp_path):
+    x = np.random.default_rng(12).normal(size=(4, 3, 5))
+    tr = sg.optimize(x, {"cka": 0.4, "nbs": 0.7}, callback=lambda k, s: k == 4, max_iter=50)
+    assert tr.n_iter == 4 and not tr.interrupted  # a true callback return stops cleanly
+    back = sg.Trajectory.load(tr.save(tmp_path / "run.npz"))
+    for name in ("scores", "recorded_iterations", "recorded", "final", "targets", "loss"):
+        np.testing.assert_array_equal(getattr(back, name), getattr(tr, name))
+    assert (back.measure, back.measures, back.is_distance, back.seed, back.n_iter) == (
+        tr.measure, tr.measures, tr.is_distance, tr.seed, tr.n_iter)
+    assert list(tmp_path.iterdir()) == [tmp_path / "run.npz"]  # no temporary file left
+
+
 def test_sigint_returns_the_trajectory_so_far_and_restores_the_handler():
     x = np.random.default_rng(8).normal(size=(30, 6))
     before = signal.getsignal(signal.SIGINT)

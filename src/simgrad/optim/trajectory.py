@@ -19,9 +19,13 @@ only for the iterations chosen by the record policy:
 
 from __future__ import annotations
 
+import json
 import math
+import os
+import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -81,6 +85,74 @@ class Trajectory:
     @property
     def is_joint(self) -> bool:
         return self.scores.ndim == 2
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write to ``path`` (``.npz``, no pickle) atomically: a temporary file, then
+        ``os.replace``, so an interrupted save never leaves a half-written file.
+
+        >>> import tempfile, numpy as np
+        >>> t = Trajectory("cka", ["cka"], False, np.array([0.1, 0.5]), np.array([0, 1]),
+        ...                np.zeros((2, 3, 2)), np.zeros((3, 2)), 0, False, 1)
+        >>> p = t.save(tempfile.mkdtemp() + "/run.npz")
+        >>> Trajectory.load(p).scores.tolist()
+        [0.1, 0.5]
+        """
+        path = Path(path)
+        meta = {
+            "measure": self.measure,
+            "measures": list(self.measures),
+            "is_distance": self.is_distance if isinstance(self.is_distance, bool)
+            else list(self.is_distance),
+            "seed": int(self.seed),
+            "converged": bool(self.converged),
+            "n_iter": int(self.n_iter),
+            "interrupted": bool(self.interrupted),
+            "timings": self.timings,
+            "settings": {k: v for k, v in self.settings.items() if _jsonable(v)},
+        }
+        arrays = {
+            "scores": self.scores,
+            "recorded_iterations": self.recorded_iterations,
+            "recorded": self.recorded,
+            "final": self.final,
+            "meta": np.array(json.dumps(meta)),
+        }
+        for name in ("targets", "loss", "final_reference"):
+            if getattr(self, name) is not None:
+                arrays[name] = getattr(self, name)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp.npz")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                np.savez(fh, **arrays)
+            os.replace(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+        return path
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> Trajectory:
+        """Read a trajectory written by :meth:`save`."""
+        with np.load(path, allow_pickle=False) as f:
+            meta = json.loads(str(f["meta"]))
+            opt = {n: f[n] for n in ("targets", "loss", "final_reference") if n in f.files}
+            isd = meta["is_distance"]
+            return cls(
+                measure=meta["measure"],
+                measures=meta["measures"],
+                is_distance=tuple(isd) if isinstance(isd, list) else isd,
+                scores=f["scores"],
+                recorded_iterations=f["recorded_iterations"],
+                recorded=f["recorded"],
+                final=f["final"],
+                seed=meta["seed"],
+                converged=meta["converged"],
+                n_iter=meta["n_iter"],
+                timings=meta["timings"],
+                interrupted=meta["interrupted"],
+                settings=meta["settings"],
+                **opt,
+            )
 
     def __repr__(self) -> str:
         status = "interrupted" if self.interrupted else (
@@ -191,6 +263,14 @@ class Recorder:
         its = np.array([i for i, _, _ in self.items], dtype=np.int64)
         arr = np.stack([a for _, a, _ in self.items]) if self.items else np.empty((0,))
         return its, arr
+
+
+def _jsonable(v: Any) -> bool:
+    try:
+        json.dumps(v)
+        return True
+    except (TypeError, ValueError):
+        return False
 
 
 def _moved(a: Any, b: Any) -> float:
