@@ -102,7 +102,7 @@ def _check_labels(labels: Any, n: int) -> dict[str, np.ndarray]:
             )
         if np.unique(arr).size < 2:
             raise ValueError(f"label {name!r} has a single class; nothing to decode.")
-        out[str(name)] = arr
+        out[str(name)] = np.unique(arr, return_inverse=True)[1].reshape(-1)  # class codes
     return out
 
 
@@ -137,10 +137,10 @@ def make_folds(
 
     if isinstance(n_splits, bool) or not isinstance(n_splits, (int, np.integer)) or n_splits < 2:
         raise ValueError(f"n_splits must be an integer >= 2, got {n_splits!r}.")
-    _, counts = np.unique(y, return_counts=True)
+    _, codes, counts = np.unique(y, return_inverse=True, return_counts=True)
     if counts.min() >= n_splits:
         skf = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=seed)
-        folds = list(skf.split(np.zeros(y.size), y))
+        folds = list(skf.split(np.zeros(y.size), codes))
         return ("per-time" if n_time is not None else "samples"), folds, y
     if n_time is None:
         raise ValueError(

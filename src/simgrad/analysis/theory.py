@@ -142,11 +142,32 @@ def pc_perturbed_data(X: Any, pc: int, scale: float) -> np.ndarray:
     return Xc + (a - 1.0) * s[pc] * np.outer(U[:, pc], Vt[pc])
 
 
-def predict_pc_perturbation(X: Any, measure: str, pc: int, scale: float) -> float:
+def _closed_form(lam: np.ndarray, base: str, angular: bool, i: np.ndarray, a: float) -> np.ndarray:
+    li = lam[i]
+    if base == "cka":
+        S2 = float(np.sum(lam**2))
+        rest = S2 - li**2
+        den_y = rest + a**4 * li**2
+        num = rest + a**2 * li**2
+        den = np.sqrt(S2 * den_y)
+    else:
+        S1 = float(np.sum(lam))
+        rest = S1 - li
+        den_y = rest + a**2 * li
+        num = rest + abs(a) * li
+        den = np.sqrt(S1 * den_y)
+    if np.any(den_y <= 0):
+        raise ValueError("the perturbed data is all zero (its only PC removed); score undefined.")
+    sim = np.clip(num / den, -1.0, 1.0)
+    return 1.0 - (2.0 / math.pi) * np.arccos(sim) if angular else sim
+
+
+def predict_pc_perturbation(X: Any, measure: str, pc: Any, scale: float) -> Any:
     """Closed-form score of ``X`` against ``X`` with PC ``pc`` scaled by ``scale``.
 
     ``measure`` is ``cka``, ``cka-angular_score``, ``nbs``, ``nbs-angular_score`` or
-    ``procrustes-angular_score`` (aliases or canonical names). See the module docstring.
+    ``procrustes-angular_score`` (aliases or canonical names). ``pc`` is a 0-based index
+    (float returned) or a 1-D sequence of indices (array returned). See the module docstring.
 
     >>> import numpy as np
     >>> X = np.diag([3.0, 2.0, 1.0]); X = np.vstack([X, -X])
@@ -155,24 +176,12 @@ def predict_pc_perturbation(X: Any, measure: str, pc: int, scale: float) -> floa
     """
     base, angular = _kind(measure)
     lam = spectrum(X)
-    i = _check_pc(pc, lam.size)
     a = _check_scale(scale)
-    li = float(lam[i])
-    if base == "cka":
-        S2 = float(np.sum(lam**2))
-        rest = S2 - li**2
-        den_y = rest + a**4 * li**2
-        if den_y <= 0:
-            raise ValueError("the perturbed data is all zero (only PC removed); score undefined.")
-        sim = (rest + a**2 * li**2) / math.sqrt(S2 * den_y)
-    else:
-        S1 = float(np.sum(lam))
-        rest = S1 - li
-        den_y = rest + a**2 * li
-        if den_y <= 0:
-            raise ValueError("the perturbed data is all zero (only PC removed); score undefined.")
-        sim = (rest + abs(a) * li) / math.sqrt(S1 * den_y)
-    return _to_score(sim, angular)
+    if np.ndim(pc) == 1:
+        idx = np.array([_check_pc(p, lam.size) for p in np.asarray(pc)], dtype=int)
+        return _closed_form(lam, base, angular, idx, a)
+    i = _check_pc(pc, lam.size)
+    return float(_closed_form(lam, base, angular, np.array([i]), a)[0])
 
 
 def small_perturbation(X: Any, measure: str, pc: int, eps: float) -> float:
@@ -288,7 +297,7 @@ def nbs_cka_bounds(X: Any, Y: Any, rtol: float = 1e-9) -> Bounds:
 def matched_spectrum(X: Any, seed: int = 0) -> np.ndarray:
     """Gaussian surrogate with ``X``'s spectrum and random singular vectors (paper.md §4.4).
 
-    ``X̃ = U S Vᵀ`` (centred, flattened); ``G ~ N(0, 1)`` of the same shape with thin SVD
+    ``X̃ = U S Vᵀ`` (centred, flattened); ``G ~ N(0, 1)`` of the same shape, centred, with thin SVD
     ``U_G S_G V_Gᵀ``; the surrogate is ``U_G S V_Gᵀ``, reshaped to ``X``'s shape. Uses
     ``sg.datasets.matched_spectrum`` when the datasets layer provides it.
     """
@@ -296,5 +305,6 @@ def matched_spectrum(X: Any, seed: int = 0) -> np.ndarray:
     Xc = _flat_centered(X)
     s = np.linalg.svd(Xc, compute_uv=False)
     G = np.random.default_rng(seed).normal(size=Xc.shape)
+    G -= G.mean(0)  # centred, so the surrogate's centred spectrum is exactly X's
     Ug, _, Vgt = np.linalg.svd(G, full_matrices=False)
     return ((Ug * s) @ Vgt).reshape(shape)
