@@ -109,8 +109,9 @@ def check_pair(
     """
     if not isinstance(batch_ndim, int) or batch_ndim < 0:
         raise ValueError(f"batch_ndim must be a non-negative integer, got {batch_ndim!r}.")
-    x = as_tensor(X, "X", device=device)
-    y = as_tensor(Y, "Y", device=device)
+    # finiteness is checked below, fused with the constant check (one pass over the data)
+    x = as_tensor(X, "X", device=device, check_finite=False)
+    y = as_tensor(Y, "Y", device=device, check_finite=False)
     target = dtype
     if target is None:
         # Promote to the wider of the two floating dtypes (float64 wins).
@@ -151,7 +152,12 @@ def check_pair(
         )
     for t, label in ((x, "X"), (y, "Y")):
         td = t.detach()
-        lo, hi = torch.aminmax(td, dim=-2)  # one pass over the data
+        lo, hi = torch.aminmax(td, dim=-2)  # one pass; NaN propagates, ±inf shows
+        if not bool(torch.isfinite(lo).all() & torch.isfinite(hi).all()):
+            n_bad = int((~torch.isfinite(td)).sum())
+            raise ValueError(
+                f"{label} contains {n_bad} NaN or infinite value(s); clean or impute them."
+            )
         constant = (lo == hi).all(-1)
         if bool(constant.any()):
             raise ValueError(
