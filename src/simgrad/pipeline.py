@@ -524,6 +524,8 @@ def _compute_unit(
         record="auto",
         callback=callback,
     )
+    if getattr(traj, "interrupted", False):  # Ctrl-C inside the loop: keep nothing partial
+        raise KeyboardInterrupt
     if bar is not None:
         bar.n = traj.n_iter
         bar.refresh()
