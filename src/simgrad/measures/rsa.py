@@ -124,26 +124,61 @@ _TRIU_CACHE: dict = {}
 
 def upper_triangle(d: torch.Tensor) -> torch.Tensor:
     """Strict upper triangle of ``(..., n, n)`` as ``(..., n(n−1)/2)``, row-major (as
-    scipy's ``squareform`` and rsatoolbox's RDM vectors)."""
+    scipy's ``squareform`` and rsatoolbox's RDM vectors). The cached int32 index costs ¼ of
+    an n×n float64 matrix, once per n."""
     n = d.shape[-1]
     key = (n, str(d.device))
     if key not in _TRIU_CACHE:
-        iu = torch.triu_indices(n, n, offset=1, device=d.device)
         _TRIU_CACHE.clear()
-        _TRIU_CACHE[key] = iu[0] * n + iu[1]
-    return d.flatten(-2)[..., _TRIU_CACHE[key]]
+        iu = torch.triu_indices(n, n, offset=1, device=d.device)
+        lin = iu[0] * n + iu[1]
+        del iu
+        _TRIU_CACHE[key] = lin.to(torch.int32) if n * n < 2**31 else lin
+    return torch.index_select(d.flatten(-2), -1, _TRIU_CACHE[key])
+
+
+def _owned(t: torch.Tensor) -> bool:
+    """Whether a freshly made tensor may be modified in place (no autograd graph to keep)."""
+    return not (torch.is_grad_enabled() and t.requires_grad)
 
 
 # ----------------------------------------------------------------------------- vector comparisons
+def _dot(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Σ a·b over the last axis without an elementwise temporary."""
+    return (a.unsqueeze(-2) @ b.unsqueeze(-1)).squeeze(-1).squeeze(-1)
+
+
 def _cosine(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    num = (a * b).sum(-1)
-    na, nb = (a * a).sum(-1), (b * b).sum(-1)
+    num = _dot(a, b)
+    na, nb = _dot(a, a), _dot(b, b)
     tiny = _tiny(a)
     return num / (na.clamp_min(tiny).sqrt() * nb.clamp_min(tiny).sqrt())
 
 
+def _center_last(a: torch.Tensor) -> torch.Tensor:
+    """a − mean(a) along the last axis (in place when ``a`` is owned, see :func:`_owned`)."""
+    m = a.mean(-1, keepdim=True)
+    return a.sub_(m) if _owned(a) else a - m
+
+
 def _pearson(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    return _cosine(a - a.mean(-1, keepdim=True), b - b.mean(-1, keepdim=True))
+    """Pearson correlation along the last axis; centres ``a`` and ``b`` in place when they
+    carry no autograd graph (callers pass fresh vectors)."""
+    return _cosine(_center_last(a), _center_last(b))
+
+
+def _order_keys(v: torch.Tensor) -> torch.Tensor:
+    """Integer keys with the order (and the ties) of the floats ``v``: the IEEE bits, with
+    the magnitude bits of negatives flipped. Sorting them is exact and, on CPU, lets torch
+    use its radix sort (several times faster than comparison-sorting floats)."""
+    v = v.detach() + 0.0  # a fresh copy; −0.0 → +0.0, so the two zeros stay tied
+    if v.dtype == torch.float64:
+        b = v.view(torch.int64)
+        sign = b >> 63
+        return b.bitwise_xor_(sign.bitwise_and_(0x7FFFFFFFFFFFFFFF))
+    b = v.to(torch.float32).view(torch.int32)
+    sign = b >> 31
+    return b.bitwise_xor_(sign.bitwise_and_(0x7FFFFFFF)).to(torch.int64)
 
 
 def _tie_bounds(s: torch.Tensor, new: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -173,8 +208,14 @@ def rankdata(v: torch.Tensor) -> torch.Tensor:
     [3.5, 1.0, 3.5, 2.0]
     """
     v = v.detach()
-    s, idx = torch.sort(v, dim=-1)
-    start, end = _tie_bounds(s, _starts(s))
+    s, idx = torch.sort(_order_keys(v), dim=-1, stable=True)
+    new = _starts(s)
+    if bool(new.all()):  # no ties: the sorted positions are the ranks
+        del s
+        pos = torch.arange(1, v.shape[-1] + 1, dtype=v.dtype, device=v.device).expand_as(v)
+        return torch.empty_like(v).scatter_(-1, idx, pos)
+    start, end = _tie_bounds(s, new)
+    del s
     avg = (start + end).to(v.dtype) / 2 + 1
     return torch.empty_like(avg).scatter_(-1, idx, avg)
 
@@ -188,19 +229,28 @@ def _pairs_tied(s: torch.Tensor, new: torch.Tensor) -> torch.Tensor:
 
 
 def _inversions(y: torch.Tensor) -> torch.Tensor:
-    """Number of pairs i < j with y_i > y_j in each row (bottom-up merge counting)."""
+    """Number of pairs i < j with y_i > y_j in each row (bottom-up merge sort, vectorized:
+    at each level every sorted left block is merged with its right neighbour by
+    ``searchsorted``, which also counts the left elements greater than each right one)."""
     b, m = y.shape
     p = 1 << max(0, (m - 1).bit_length())
-    a = torch.cat([y, torch.full((b, p - m), math.inf, dtype=y.dtype, device=y.device)], -1)
+    pad = math.inf if y.is_floating_point() else torch.iinfo(y.dtype).max
+    a = torch.cat([y, torch.full((b, p - m), pad, dtype=y.dtype, device=y.device)], -1)
     inv = torch.zeros(b, dtype=torch.int64, device=y.device)
     w = 1
     while w < p:
-        blocks = a.view(b, p // (2 * w), 2, w)
+        nb = p // (2 * w)
+        blocks = a.view(b, nb, 2, w)
         left = blocks[:, :, 0, :].contiguous()
         right = blocks[:, :, 1, :].contiguous()
-        le = torch.searchsorted(left, right, right=True)
+        le = torch.searchsorted(left, right, right=True)  # left elements ≤ each right one
         inv += (w - le).sum((-2, -1))
-        a = torch.sort(a.view(b, p // (2 * w), 2 * w), dim=-1).values.reshape(b, p)
+        lt = torch.searchsorted(right, left, right=False)  # right elements < each left one
+        ar = torch.arange(w, device=y.device)
+        merged = torch.empty(b, nb, 2 * w, dtype=a.dtype, device=a.device)
+        merged.scatter_(-1, ar + lt, left)
+        merged.scatter_(-1, ar + le, right)
+        a = merged.view(b, p)
         w *= 2
     return inv
 
@@ -219,8 +269,8 @@ def kendall_tau(x: torch.Tensor, y: torch.Tensor, variant: str = "b") -> torch.T
     """
     shape = x.shape[:-1]
     m = x.shape[-1]
-    xb = x.detach().reshape(-1, m)
-    yb = y.detach().reshape(-1, m)
+    xb = _order_keys(x).reshape(-1, m)
+    yb = _order_keys(y).reshape(-1, m)
     # lexicographic sort by (x, y)
     o1 = torch.sort(yb, dim=-1, stable=True).indices
     o2 = torch.sort(xb.gather(-1, o1), dim=-1, stable=True).indices
@@ -230,7 +280,7 @@ def kendall_tau(x: torch.Tensor, y: torch.Tensor, variant: str = "b") -> torch.T
     n1 = _pairs_tied(xs, newx)
     newxy = newx | _starts(ys)
     n3 = _pairs_tied(xs, newxy)
-    ysort = torch.sort(yb, dim=-1).values
+    ysort = yb.gather(-1, o1)
     n2 = _pairs_tied(ysort, _starts(ysort))
     nd = _inversions(ys)
     n0 = m * (m - 1) // 2
@@ -249,7 +299,12 @@ class _SoftRank(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, z):  # type: ignore[override]
-        from scipy.optimize import isotonic_regression
+        try:
+            from scipy.optimize import isotonic_regression
+        except ImportError:  # pragma: no cover - scipy < 1.12
+            raise ImportError(
+                "compare=soft_spearman needs scipy >= 1.12 (scipy.optimize.isotonic_regression)."
+            ) from None
 
         zn = z.detach().cpu().numpy()
         m = zn.shape[-1]
@@ -297,6 +352,10 @@ def soft_rank(v: torch.Tensor, strength: float) -> torch.Tensor:
 
 # ----------------------------------------------------------------------------- matrix comparisons
 def _double_center(g: torch.Tensor) -> torch.Tensor:
+    """H g H (in place when ``g`` is owned)."""
+    if _owned(g):
+        g.sub_(g.mean(-1, keepdim=True))
+        return g.sub_(g.mean(-2, keepdim=True))
     g = g - g.mean(-1, keepdim=True)
     return g - g.mean(-2, keepdim=True)
 
@@ -340,13 +399,27 @@ def _offdiag_mean(d: torch.Tensor) -> torch.Tensor:
     return d.sum((-2, -1)) / max(n * (n - 1), 1)
 
 
+def _gram_of_rdm(d: torch.Tensor, subtract_mean: bool) -> torch.Tensor:
+    """G = −½ H D' H, D' = D minus its off-diagonal mean off the diagonal when asked.
+
+    One new n×n tensor per input (the rest is done in place when no gradient is tracked).
+    """
+    g = -0.5 * d
+    if subtract_mean:
+        m = (-0.5 * _offdiag_mean(d))[..., None, None]
+        n = d.shape[-1]
+        if _owned(g):
+            g.sub_(m)
+            g.diagonal(dim1=-2, dim2=-1).add_(m[..., 0])
+        else:
+            g = g - m * (1 - torch.eye(n, dtype=d.dtype, device=d.device))
+    return _double_center(g)
+
+
 def _compare_matrices(dx: torch.Tensor, dy: torch.Tensor, compare: str) -> torch.Tensor:
-    if compare == "corr_cov":
-        n = dx.shape[-1]
-        off = 1 - torch.eye(n, dtype=dx.dtype, device=dx.device)
-        dx = dx - _offdiag_mean(dx)[..., None, None] * off
-        dy = dy - _offdiag_mean(dy)[..., None, None] * off
-    gx, gy = _double_center(-0.5 * dx), _double_center(-0.5 * dy)
+    sub = compare == "corr_cov"
+    gx = _gram_of_rdm(dx, sub)
+    gy = _gram_of_rdm(dy, sub)
     if compare == "bures":
         return _bures(gx, gy)
     return _cosine(gx.flatten(-2), gy.flatten(-2))
