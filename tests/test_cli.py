@@ -201,6 +201,7 @@ def test_bad_config(tmp_path, text, needle):
     [
         ({"measures": ["cka", "foo-bar"]}, "measures: Unknown measure 'foo-bar'"),
         ({"measures": "cka,cka"}, "twice"),
+        ({"measures": ["procrustes-distance=angular"]}, "is a distance (0 = identical)"),
         ({"seeds": 0}, "seeds must be a positive number"),
         ({"seeds": [1, 1]}, "distinct"),
         ({"target": float("nan")}, "target must be a finite number"),

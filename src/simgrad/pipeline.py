@@ -278,6 +278,15 @@ def resolve_options(config: str | os.PathLike | None = None, **given: Any) -> Op
             raise ValueError(f"measures: {exc}") from None
         if c in canon:
             raise ValueError(f"measures: {n!r} names {c!r} twice; give each measure once.")
+        if _measure(n).is_distance:
+            from .measures import measures as _names
+
+            alt = [m for m in _names(c.split("-distance")[0] + "-*") if m.endswith("score")]
+            hint = f" such as {', '.join(alt[:3])}" if alt else ""
+            raise ValueError(
+                f"measures: {n!r} is a distance (0 = identical); the main job drives scores "
+                f"towards a target, so give a score form{hint} (see `simgrad measures`)."
+            )
         canon.append(c)
 
     seeds_v = opts["seeds"]
