@@ -241,7 +241,9 @@ def _bad_inputs(d: Path) -> dict[str, list[str]]:
 def test_run_user_errors_fail_fast_in_process(tmp_path):
     """Validation (everything before the first optimization) takes well under a second."""
     cases = _bad_inputs(tmp_path)
-    sg.run  # noqa: B018 - import the pipeline before timing
+    import simgrad.datasets  # noqa: F401 - import the layers before timing
+    import simgrad.pipeline  # noqa: F401
+
     for name, args in cases.items():
         kw = {"out": str(tmp_path / "o")}
         for flag, value in zip(args[::2], args[1::2]):

@@ -251,9 +251,7 @@ def decoding_vs_score(
         ]
         names = [short_name(m) for m in measures]
         names += ["reference accuracy", "chance", "threshold score"]
-        fig.legend(
-            handles, names, loc="outside lower center", ncol=min(len(names), 5), fontsize=8
-        )
+        fig.legend(handles, names, loc="outside lower center", ncol=min(len(names), 5), fontsize=8)
     return fig
 
 
