@@ -388,3 +388,32 @@ def test_interrupted_sweep_resumes_without_recomputing(tmp_path, client, expecte
                      report=False, **RUN_OPTIONS)
     assert again.computed == 0 and (again.units["this_run"] == "skipped").all()
     assert all(m.stat().st_mtime_ns == t for m, t in finished.items())
+
+
+def test_failed_unit_is_reported_and_the_rest_kept(tmp_path, capsys):
+    """In-process mode (no Dask): a unit that raises (ultrametric has no 'choice' label) is
+    listed as failed, the sweep goes on, the command exits 1, and a rerun retries only it."""
+    from simgrad.cli import main
+
+    grid = tmp_path / "grid.toml"
+    grid.write_text(_toml({"datasets": ["toy2d", "ultrametric"], "measures": ["cka"],
+                           "seeds": [0], "labels": ["choice"], "retries": 0, **RUN_OPTIONS}))
+    out = tmp_path / "out"
+    with pytest.warns(RuntimeWarning, match="1 of 2 units failed"):
+        code = main(["sweep", str(grid), "--out", str(out), "--workers", "0", "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 1 and "failed: ultrametric__cka__seed0" in err and "choice" in err
+    units = pd.read_csv(out / "results" / "units.csv").set_index("dataset")
+    assert units.loc["toy2d", "status"] == "finished"
+    assert units.loc["ultrametric", "status"] == "failed"
+    thr = pd.read_csv(out / "results" / "thresholds.csv")
+    assert set(thr["dataset"]) == {"toy2d"} and set(thr["label"]) == {"choice"}
+    manifest = json.loads((out / "sweep.json").read_text())
+    assert manifest["status"] == "incomplete" and len(manifest["failed"]) == 1
+    assert "Not finished" in (out / "report.html").read_text()
+    done = out / "units" / units.loc["toy2d", "unit"] / MARKER
+    mtime = done.stat().st_mtime_ns
+    with pytest.warns(RuntimeWarning):
+        assert main(["sweep", str(grid), "--out", str(out), "--workers", "0", "--quiet"]) == 1
+    assert done.stat().st_mtime_ns == mtime
+    assert "0 computed now" in capsys.readouterr().out

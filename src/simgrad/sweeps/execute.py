@@ -173,8 +173,10 @@ def _running(client: Any, keys: set) -> int:
 
 
 def _run_here(units, out, run_unit, tracker, outcome, retries) -> None:
+    tracker.slots = 1
     for u in units:
         tracker.running = 1
+        tracker.emit()
         status = "failed"
         for attempt in range(retries + 1):
             try:
