@@ -1,0 +1,142 @@
+"""Decoding along trajectories: batched torch solver vs scikit-learn, CV schemes, thresholds."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import simgrad as sg
+from simgrad.analysis import (
+    chance_level,
+    decode,
+    decode_iterates,
+    decoding_thresholds,
+    first_crossing,
+    make_folds,
+)
+from simgrad.analysis._logreg import fit_predict, orthogonal_features
+
+
+def test_solver_matches_sklearn_objective(rng):
+    """Decision functions of the batched solver equal sklearn's converged fit (binary, 3-class)."""
+    import torch
+    from sklearn.linear_model import LogisticRegression
+
+    for K in (2, 3):
+        X = rng.normal(size=(4, 30, 12)) * 3
+        y = rng.integers(0, K, size=(4, 30))
+        Xte = rng.normal(size=(4, 7, 12)) * 3
+        w = torch.ones(4, 30, dtype=torch.float64)
+        F, Fte = orthogonal_features(torch.as_tensor(X), w, torch.as_tensor(Xte))
+        Y = torch.nn.functional.one_hot(torch.as_tensor(y), K).double()
+        Y = Y[..., 1:] if K == 2 else Y
+        out = fit_predict(F, Y, w, Fte, tol=1e-10, max_newton=100, max_cg=100).numpy()
+        for b in range(4):
+            clf = LogisticRegression(C=1.0, tol=1e-12, max_iter=100000).fit(X[b], y[b])
+            ref = clf.decision_function(Xte[b])
+            mine = out[b, :, 0] if K == 2 else out[b] - out[b].mean(-1, keepdims=True)
+            ref = ref if K == 2 else ref - ref.mean(-1, keepdims=True)
+            assert np.allclose(mine, ref, atol=1e-4 * np.abs(ref).max())
+
+
+def test_padding_weights_are_exact(rng):
+    """A padded (weight-0) sample does not change the fit."""
+    import torch
+
+    X = torch.as_tensor(rng.normal(size=(1, 20, 5)))
+    y = torch.as_tensor(rng.integers(0, 2, size=(1, 20, 1))).double()
+    w = torch.ones(1, 20, dtype=torch.float64)
+    w[0, -3:] = 0
+    Xte = torch.as_tensor(rng.normal(size=(1, 4, 5)))
+    F, Fte = orthogonal_features(X, w, Xte)
+    a = fit_predict(F, y, w, Fte, tol=1e-10)
+    F2, Fte2 = orthogonal_features(X[:, :17], w[:, :17], Xte)
+    b = fit_predict(F2, y[:, :17], w[:, :17], Fte2, tol=1e-10)
+    assert torch.allclose(a, b, atol=1e-8)
+
+
+@pytest.mark.parametrize("name", ["park2025-pfc", "hatsopoulos-reach-trials"])
+def test_torch_agrees_with_sklearn_on_shared_data(data_dir, name, rng):
+    ds = sg.datasets.load(name)
+    data = ds.data[::8] if ds.data.ndim == 3 else ds.data  # 3 time steps keep it affordable
+    labels = {k: v for k, v in ds.labels.items() if np.unique(v).size <= 8}
+    noisy = data + rng.normal(size=data.shape) * data.std()
+    its = np.stack([data, noisy]) if data.ndim == 3 else data[None]  # 8-class 2-D fit is slow
+    a = decode_iterates(its, labels, seed=0)
+    b = decode_iterates(its, labels, seed=0, method="sklearn")
+    for k in labels:
+        assert a.scheme[k] == b.scheme[k]
+        assert np.abs(a.accuracy[k] - b.accuracy[k]).max() <= 0.02, (k, a.accuracy, b.accuracy)
+        assert a.accuracy[k][0] > a.chance[k] + 0.1  # the recordings carry the label
+
+
+def test_condition_averaged_falls_back_to_time_blocks(rng):
+    T, C, N = 10, 4, 6
+    y = np.arange(C)  # one condition per class: no stratified 5-fold over conditions
+    proto = rng.normal(size=(C, N)) * 4
+    X = proto[None] + 0.3 * rng.normal(size=(T, C, N))
+    scheme, folds, ys = make_folds(y, T, 5, 0)
+    assert scheme == "pooled-time-blocks" and ys.size == T * C
+    for tr, te in folds:
+        t_tr, t_te = set(tr // C), set(te // C)
+        assert not t_tr & t_te  # no time bin on both sides
+        assert sorted(t_te) == list(range(min(t_te), max(t_te) + 1))  # contiguous block
+        assert set(ys[tr]) == set(y)  # every class is trained on
+    res = decode(X, {"d": y}, seed=0)
+    assert res.scheme["d"] == "pooled-time-blocks" and res.per_time["d"] is None
+    assert res.accuracy["d"] == 1.0 and res.chance["d"] == 0.25
+    with pytest.raises(ValueError, match="time steps"):
+        decode(X[:3], {"d": y})
+
+
+def test_chance_and_shuffled_labels(rng):
+    assert chance_level([0, 0, 0, 1]) == 0.75
+    assert chance_level(["a", "b", "c", "a", "b", "c"]) == pytest.approx(1 / 3)
+    y = np.repeat([0, 1], 30)
+    X = rng.normal(size=(60, 8)) + 2.5 * y[:, None]
+    assert decode(X, {"y": y}).accuracy["y"] > 0.9
+    shuffled = decode_iterates(rng.normal(size=(6, 60, 8)), {"y": y}, seed=1).accuracy["y"]
+    assert abs(shuffled.mean() - 0.5) < 0.12
+
+
+def test_seeded_and_label_types(rng):
+    X = rng.normal(size=(3, 4, 25, 5))
+    lab = {"c": np.array([-0.5, 0.15, 0.5, 0.15, -0.5] * 5)}  # float codes are fine
+    a = decode_iterates(X, lab, seed=3).accuracy["c"]
+    assert np.array_equal(a, decode_iterates(X, lab, seed=3).accuracy["c"])
+    assert not np.array_equal(a, decode_iterates(X, lab, seed=4).accuracy["c"])
+
+
+def test_first_crossing_and_thresholds():
+    s = [0.1, 0.3, 0.5, 0.7, 0.9]
+    assert first_crossing(s, [0.0, 0.8, 0.2, 0.9, 1.0], 0.4) == pytest.approx(0.1 + 0.2 * 0.5)
+    assert first_crossing(s, [0.5, 0.0, 0.0, 0.0, 0.0], 0.4) == 0.1
+    assert first_crossing(s, [0.0, 0.1, 0.2, 0.3, 0.35], 0.4) is None
+    thr = decoding_thresholds(
+        s, {"a": np.array([0.5, 0.5, 0.6, 0.8, 0.9]), "b": np.full(5, 0.5)},
+        {"a": 0.9, "b": 0.9}, {"a": 0.5, "b": 0.5},
+    )
+    assert thr["a"]["threshold_accuracy"] == pytest.approx(0.86)
+    assert thr["a"]["threshold_score"] == pytest.approx(0.7 + 0.2 * 0.6)
+    assert thr["b"]["threshold_score"] is None
+
+
+def test_errors(rng):
+    X = rng.normal(size=(2, 20, 3))
+    y = np.repeat([0, 1], 10)
+    with pytest.raises(ValueError, match="one entry per"):
+        decode_iterates(X, {"y": y[:-1]})
+    with pytest.raises(ValueError, match="single class"):
+        decode_iterates(X, {"y": np.zeros(20)})
+    with pytest.raises(TypeError, match="labels"):
+        decode_iterates(X, [y])
+    with pytest.raises(ValueError, match="method"):
+        decode_iterates(X, {"y": y}, method="svm")
+    with pytest.raises(ValueError, match="NaN"):
+        decode_iterates(np.full((1, 20, 3), np.nan), {"y": y})
+    with pytest.raises(ValueError, match="n_splits"):
+        decode(X[0], {"y": np.array([0] * 18 + [1] * 2)})
+    with pytest.raises(ValueError, match="iterates"):
+        decode_iterates(rng.normal(size=(20,)), {"y": y})
+    with pytest.raises(ValueError, match="fraction"):
+        decoding_thresholds([0.1], {"y": [0.5]}, {"y": 0.9}, {"y": 0.5}, fraction=1.5)
