@@ -29,8 +29,9 @@ import torch
 import simgrad as sg
 
 
-def timeit(fn, repeats: int) -> float:
-    fn()  # warm-up
+def timeit(fn, repeats: int, warmup: bool = False) -> float:
+    if warmup:
+        fn()
     times = []
     for _ in range(repeats):
         t0 = time.perf_counter()
@@ -80,18 +81,29 @@ def main(argv=None) -> list[dict]:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--quick", action="store_true", help="12 reps × 1000 × 128, 2 repeats")
     ap.add_argument("--markdown", action="store_true")
+    ap.add_argument("--measures", default="cka,cka-hsic_song,procrustes-angular_score,cca,linreg")
     a = ap.parse_args(argv)
     if a.quick:
         a.k, a.n, a.d, a.repeats = 12, 1000, 128, 2
     torch.set_num_threads(a.threads)
     reps = make_reps(a.k, a.n, a.d)
     rows = []
+    measures = a.measures.split(",")
     with torch.no_grad():
-        t_gram = timeit(lambda: gram_products(reps), a.repeats)
-        t_feat = timeit(lambda: feature_products(reps), a.repeats)
-        for name in ("cka", "cka-hsic_song", "procrustes-angular_score", "cca", "linreg"):
-            t_pw = timeit(lambda name=name: sg.pairwise(reps, measure=name), a.repeats)
+        base_times: dict[str, list[float]] = {"gram": [], "feature": []}
+        gram_products(reps)
+        feature_products(reps)
+        for name in measures:
+            # interleaved: baseline products, then pairwise, repeated; the loop once
+            t_pw_all = []
+            sg.pairwise(reps, measure=name)  # warm-up (lazy imports, allocator)
+            for _ in range(a.repeats):
+                base_times["gram"].append(timeit(lambda: gram_products(reps), 1))
+                if name.startswith("cka"):
+                    base_times["feature"].append(timeit(lambda: feature_products(reps), 1))
+                t_pw_all.append(timeit(lambda name=name: sg.pairwise(reps, measure=name), 1))
             t_loop = timeit(lambda name=name: loop(name, reps), 1)
+            t_pw = statistics.median(t_pw_all)
             S = sg.pairwise(reps, measure=name)
             ref = loop(name, reps)
             off = {k: v for k, v in ref.items() if k[0] != k[1]}
@@ -102,16 +114,22 @@ def main(argv=None) -> list[dict]:
                 "max_abs_diff": max_diff(S, off),
             }
             if name.startswith("cka"):
-                row["vs_products"] = t_pw / min(t_gram, t_feat)
+                n_rep = a.repeats
+                t_base = min(statistics.median(base_times["gram"][-n_rep:]),
+                             statistics.median(base_times["feature"][-n_rep:]))
+                row["vs_products"] = t_pw / t_base
             rows.append(row)
+            print(f"# done: {row}", flush=True)
+        t_gram = statistics.median(base_times["gram"])
+        t_feat = statistics.median(base_times["feature"]) if base_times["feature"] else 0.0
         # streaming: 50 000 × 100 in batches of 512 against the full-batch score
         rng = np.random.default_rng(0)
         x = rng.standard_normal((50_000, 100))
         y = x[:, :50] @ rng.standard_normal((50, 100)) + rng.standard_normal((50_000, 100))
         batches = list(zip(np.array_split(x, 98), np.array_split(y, 98)))
         names = ["cka", "cka-hsic_song", "nbs"]
-        t_stream = timeit(lambda: sg.streaming.stream_score(names, batches), a.repeats)
-        t_full = timeit(lambda: [sg.score(nm, x, y) for nm in names], a.repeats)
+        t_stream = timeit(lambda: sg.streaming.stream_score(names, batches), a.repeats, True)
+        t_full = timeit(lambda: [sg.score(nm, x, y) for nm in names], a.repeats, True)
         got = sg.streaming.stream_score(names, batches)
         rows.append({
             "task": "streaming cka+cka_song+nbs, 50000×100, batches of 512",

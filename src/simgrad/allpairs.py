@@ -256,8 +256,8 @@ def _cross(
 
     ``op="fro2"`` gives ‖A_iᵀB_j‖²_F, ``op="nuc"`` the nuclear norm ‖A_iᵀB_j‖_*.
     The products come from blocks of ``[A_I]ᵀ[B_J]`` sized to the memory budget; in the
-    symmetric case the representations are split into at least 4 groups so that only the
-    upper block triangle (5/8 of the full product) is computed.
+    symmetric case the groups are kept narrow (≤ 256 units or one representation) so that
+    little more than the upper triangle of pairs is computed.
     """
     symmetric = B is None
     Bl = A if B is None else B
@@ -267,8 +267,8 @@ def _cross(
     # 2W² + 2nW ≤ elems for square blocks of total width W
     w_max = max((-2 * n + math.sqrt(4 * n * n + 8 * elems)) / 4, 1)
     widths_a = [a.shape[1] for a in A]
-    if symmetric and len(A) >= 4:
-        w_max = min(w_max, max(math.ceil(sum(widths_a) / 4), max(widths_a)))
+    if symmetric:  # small groups: the diagonal blocks' lower halves are wasted work
+        w_max = min(w_max, max(256, max(widths_a)))
     ga = _chunks(widths_a, w_max)
     gb = ga if symmetric else _chunks([b.shape[1] for b in Bl], w_max)
 
