@@ -337,3 +337,12 @@ def test_real_m1_unit_groups(data_dir):
                     assert abs(S[i, j] - sg.score(name, reps[i], reps[j])) < 1e-10, name
     S = sg.pairwise(reps, measure="cka").numpy()
     assert 0.3 < S[0, 1] < 1  # unit groups of one area are strongly but not fully similar
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    import simgrad.allpairs
+
+    res = doctest.testmod(simgrad.allpairs)
+    assert res.attempted > 5 and res.failed == 0

@@ -229,3 +229,12 @@ def test_real_recordings_streamed_over_samples(data_dir):
     got = stream_score(names, zip(np.array_split(x, 9), np.array_split(y, 9)))
     for name in names:
         assert abs(got[name] - sg.score(name, x, y)) < 1e-10, name
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    import simgrad.streaming
+
+    res = doctest.testmod(simgrad.streaming)
+    assert res.attempted > 5 and res.failed == 0

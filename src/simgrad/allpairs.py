@@ -781,7 +781,7 @@ def pairwise(
     >>> g = torch.Generator().manual_seed(0)
     >>> reps = [torch.randn(50, 4, generator=g, dtype=torch.float64) for _ in range(3)]
     >>> S = sg.pairwise(reps, measure="procrustes-angular_score")
-    >>> bool(torch.allclose(S, S.T)), bool(torch.allclose(S.diagonal(), torch.ones(3)))
+    >>> bool(torch.allclose(S, S.T)), bool(torch.allclose(S.diagonal(), torch.ones(3).double()))
     (True, True)
     """
     if not isinstance(algorithm, str) or algorithm not in _ALGORITHMS:
