@@ -251,7 +251,13 @@ def decoding_vs_score(
         ]
         names = [short_name(m) for m in measures]
         names += ["reference accuracy", "chance", "threshold score"]
-        fig.legend(handles, names, loc="outside lower center", ncol=min(len(names), 5), fontsize=8)
+        fig.legend(
+            handles,
+            names,
+            loc="outside lower center",
+            ncol=min(len(names), {1: 2, 2: 3}.get(ncol, 5)),
+            fontsize=8,
+        )
     return fig
 
 
