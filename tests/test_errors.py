@@ -9,6 +9,16 @@ import torch
 
 import simgrad as sg
 
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Small matrices: one torch thread. On a busy 2-core machine two spinning OpenMP threads
+    make tiny LAPACK calls ~50× slower (ridge CV: 150 ms vs 2 ms per call)."""
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)
+
 # one measure per family of the core (the input checks are shared, the families' own
 # failure modes differ)
 NAMES = [

@@ -178,7 +178,9 @@ def _make(family: str, agg: str, cv: bool, sym: bool):
         lam = float(values.get("lambda", 0.0))
         inv = ["permutation", "orthogonal", "translation"]
         if lam == 0:
-            inv += ["isotropic_scaling", "invertible_linear"]
+            inv.append("isotropic_scaling")
+            if not sym:  # predicting YA from X pools units with A-dependent weights
+                inv.append("invertible_linear")
         what = "R² (pooled over units)" if agg == "r2" else "Pearson r of flattened predictions"
         how = (
             f"{values['cv'][0]}-fold cross-validated "

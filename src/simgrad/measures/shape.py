@@ -210,7 +210,10 @@ def _euclid_templates(family, params, build_terms, card_fn, extra_desc):
             metric=True,
             description=f"Euclidean {extra_desc} distance after optimal rotation",
             formula="√(‖X̃‖² + ‖Ỹ‖² − 2‖X̃ᵀỸ‖_*)",
-            invariances=tuple(i for i in c["invariances"] if i != "isotropic_scaling"),
+            # a length, so it scales with the data (α = 0 too: netrep keeps the variance)
+            invariances=tuple(
+                i for i in c["invariances"] if i not in ("isotropic_scaling", "invertible_linear")
+            ),
         )
         return c
 
