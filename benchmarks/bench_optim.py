@@ -35,8 +35,8 @@ def _sync(device: str) -> None:
 def reference(full: bool) -> np.ndarray:
     try:
         if full:
-            return sg.datasets.load("hatsopoulos2007-condavg", window=None, bin_ms=10).data
-        return sg.datasets.load("hatsopoulos2007-condavg").data
+            return sg.datasets.load("hatsopoulos2007-condavg").data
+        return sg.datasets.load("hatsopoulos2007-condavg", window=(-300, 400), bin_ms=50).data
     except (FileNotFoundError, ValueError, OSError):
         print("(Hatsopoulos file not found: using a seeded (14, 8, 141) Gaussian reference)")
         return np.random.default_rng(0).normal(size=(14, 8, 141)) * 5 + 3

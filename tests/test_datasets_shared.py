@@ -55,7 +55,8 @@ def test_hatsopoulos_condavg(data_dir):
     full = load("hatsopoulos2007-condavg", window=None, bin_ms=10)
     assert full.shape == (121, 8, 141)
     np.testing.assert_array_equal(full.data, raw["firing_rate_hz"].transpose(1, 2, 0))
-    ds = load("hatsopoulos2007-condavg")
+    assert load("hatsopoulos2007-condavg").shape == (121, 8, 141)
+    ds = load("hatsopoulos2007-condavg", window=(-300, 400), bin_ms=50)
     assert ds.shape == (14, 8, 141) and ds.units == "spikes/s"
     assert ds.labels["direction"].tolist() == list(range(0, 360, 45))
     i0 = int(np.flatnonzero(raw["time_ms"] == -300)[0])

@@ -65,7 +65,7 @@ def test_context_task_matches_the_context_reference_layout():
 
 
 def test_fit_ctrnn_to_m1_recordings_with_a_reach_task(data_dir):
-    ds = sg.datasets.load("hatsopoulos2007-condavg")
+    ds = sg.datasets.load("hatsopoulos2007-condavg", window=(-300, 400), bin_ms=50)
     task = center_out_task(ds.labels["direction"], dt=20.0, start_ms=-400, stop_ms=400)
     steps = task.steps_at(ds.time)
     np.testing.assert_allclose(task.time_ms[steps], ds.time, atol=10)

@@ -102,7 +102,7 @@ def test_cka_nbs_rank_bounds_free_variant():
 
 
 def test_cka_nbs_rank_bounds_fixed_variant_real_data(data_dir):
-    ds = sg.datasets.load("hatsopoulos2007-condavg")
+    ds = sg.datasets.load("hatsopoulos2007-condavg", window=(-300, 400), bin_ms=50)
     ref = ds.data[:, :, :12]  # 12 of the 141 M1 units keep the test short
     r = sg.allowed_region(ref, "cka", "nbs", variant="fixed", points_per_side=3, max_iter=200)
     _check_rank_bounds(r, ref)

@@ -83,21 +83,24 @@ def _window_bins(starts: np.ndarray, width: float, window, name: str) -> np.ndar
 
 
 def load_hatsopoulos2007_condavg(
-    window: tuple[float, float] | None = (-300, 400),
-    bin_ms: int = 50,
+    window: tuple[float, float] | None = None,
+    bin_ms: int = 10,
     data_dir: PathLike = None,
 ) -> Dataset:
     """Macaque M1, 8-direction center-out reach, condition averages (141 units).
 
     The file holds Gaussian-smoothed (SD 25 ms) trial-averaged rates sampled every 10 ms from
-    −800 to +400 ms around movement onset. Defaults: keep samples with
-    ``window[0] <= t < window[1]`` (−300..+400 ms) and average groups of ``bin_ms / 10``
-    samples (50 ms) → ``(14, 8, 141)``, spikes/s. Label ``direction``: reach angle in degrees
+    −800 to +400 ms around movement onset. Defaults: the file as it is, ``(121, 8, 141)``,
+    spikes/s. ``window=(start, stop)`` keeps samples with ``start <= t < stop`` and ``bin_ms``
+    (a multiple of 10) averages groups of ``bin_ms / 10`` samples, e.g. ``window=(-300, 400),
+    bin_ms=50`` → ``(14, 8, 141)``. The full resolution is the default because coarser versions
+    have fewer samples (time × 8) than units (141): in-sample regression scores are then 1 for
+    any Y, and whole-condition cross-validated regression has a ceiling below 0.99. Label ``direction``: reach angle in degrees
     (0 = rightward, 90 = up). ``time``: mean sample time of each bin (ms).
 
     >>> ds = load_hatsopoulos2007_condavg()  # doctest: +SKIP
     >>> ds.shape  # doctest: +SKIP
-    (14, 8, 141)
+    (121, 8, 141)
     """
     name = "hatsopoulos2007-condavg"
     path = find_file("hatsopoulos2007_m1_condavg", "hatsopoulos2007_condavg.npz", name, data_dir)
