@@ -95,8 +95,9 @@ def load_hatsopoulos2007_condavg(
     (a multiple of 10) averages groups of ``bin_ms / 10`` samples, e.g. ``window=(-300, 400),
     bin_ms=50`` → ``(14, 8, 141)``. The full resolution is the default because coarser versions
     have fewer samples (time × 8) than units (141): in-sample regression scores are then 1 for
-    any Y, and whole-condition cross-validated regression has a ceiling below 0.99. Label ``direction``: reach angle in degrees
-    (0 = rightward, 90 = up). ``time``: mean sample time of each bin (ms).
+    any Y, and whole-condition cross-validated regression has a ceiling below 0.99.
+    Label ``direction``: reach angle in degrees (0 = rightward, 90 = up). ``time``: mean
+    sample time of each bin (ms).
 
     >>> ds = load_hatsopoulos2007_condavg()  # doctest: +SKIP
     >>> ds.shape  # doctest: +SKIP
