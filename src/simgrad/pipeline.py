@@ -538,6 +538,7 @@ def _compute_unit(
     if bar is not None:
         bar.n = traj.n_iter
         bar.refresh()
+        bar.close()
     t_opt = time.perf_counter() - t0
     log(
         f"  optimized: {traj.n_iter} iterations, score {traj.scores[-1]:.4f}"

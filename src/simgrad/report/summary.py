@@ -98,7 +98,10 @@ def format_summary(table: pd.DataFrame, *, cutoff: float = 0.9, names: dict | No
                 text += f" ({reached})"
             cells.append(text)
         pcs = r["pcs_captured"]
-        cells.append(f"{_fmt(pcs, 1)}/{int(r['n_pcs'])}" if np.isfinite(pcs) else "—")
+        if np.isfinite(pcs):
+            cells.append(f"{_fmt(pcs, 0 if pcs == int(pcs) else 1)}/{int(r['n_pcs'])}")
+        else:
+            cells.append("—")
         lines.append(cells)
     widths = [max(len(str(x)) for x in col) for col in zip(header, *lines)]
     out = ["  ".join(h.ljust(w) for h, w in zip(header, widths))]
