@@ -54,11 +54,18 @@ def test_mean_interval_matches_scipy_t_interval():
 
 
 def test_summarize_thresholds_counts_never_reached():
-    thr = pd.DataFrame({
-        "dataset": "d", "measure": "m", "seed": [0, 1, 2], "label": "ctx", "chance": 0.5,
-        "reference_accuracy": [0.9, 0.8, 0.85], "threshold_accuracy": 0.86,
-        "threshold_score": [0.4, np.nan, 0.6],
-    })
+    thr = pd.DataFrame(
+        {
+            "dataset": "d",
+            "measure": "m",
+            "seed": [0, 1, 2],
+            "label": "ctx",
+            "chance": 0.5,
+            "reference_accuracy": [0.9, 0.8, 0.85],
+            "threshold_accuracy": 0.86,
+            "threshold_score": [0.4, np.nan, 0.6],
+        }
+    )
     s = summarize_thresholds(thr)
     assert len(s) == 1
     row = s.iloc[0]
@@ -70,8 +77,17 @@ def test_summarize_thresholds_counts_never_reached():
 
 
 def test_progress_line_and_eta():
-    p = Progress(total=8, finished=3, skipped=1, running=2, failed=1, elapsed=65.0, computed=2,
-                 unit_seconds=10.0, slots=2)
+    p = Progress(
+        total=8,
+        finished=3,
+        skipped=1,
+        running=2,
+        failed=1,
+        elapsed=65.0,
+        computed=2,
+        unit_seconds=10.0,
+        slots=2,
+    )
     assert p.remaining == 4 and p.eta == pytest.approx(20.0)
     line = p.line(width=8)
     assert "3/8 finished (1 skipped)" in line and "2 running" in line and "1 failed" in line
@@ -134,8 +150,10 @@ def test_unit_ids_are_unique_and_depend_on_every_setting():
     c = Unit("toy2d", "cka-kernel=(rbf-sigma=1.0)-score", 0, {"max_iter": 30}, {"seed": 1})
     assert len({a.uid, b.uid, c.uid}) == 3
     assert all("/" not in u.uid and "(" not in u.uid for u in (a, b, c))
-    assert Unit("toy2d", "cka", 0, {"max_iter": 30}).uid == Unit(
-        "toy2d", "cka", 0, {"max_iter": 30}).uid
+    assert (
+        Unit("toy2d", "cka", 0, {"max_iter": 30}).uid
+        == Unit("toy2d", "cka", 0, {"max_iter": 30}).uid
+    )
 
 
 # ----------------------------------------------------------------------------- grids
@@ -171,11 +189,20 @@ def test_grid_expands_lists_into_settings_and_units():
     units = g.units()
     assert len(units) == 2 * 2 * 2 * 3
     assert [(u.dataset, u.options["lr"], u.measure, u.seed) for u in units[:4]] == [
-        ("toy2d", 0.1, "cka", 0), ("toy2d", 0.1, "cka", 1), ("toy2d", 0.1, "cka", 2),
-        ("toy2d", 0.1, "procrustes-angular_score", 0)]
-    g2 = grid_from_mapping({**GRID, "datasets": [
-        {"name": "ultrametric", "n_features": 20},
-        {"name": "ultrametric", "n_features": 30, "id": "ultra30"}]})
+        ("toy2d", 0.1, "cka", 0),
+        ("toy2d", 0.1, "cka", 1),
+        ("toy2d", 0.1, "cka", 2),
+        ("toy2d", 0.1, "procrustes-angular_score", 0),
+    ]
+    g2 = grid_from_mapping(
+        {
+            **GRID,
+            "datasets": [
+                {"name": "ultrametric", "n_features": 20},
+                {"name": "ultrametric", "n_features": 30, "id": "ultra30"},
+            ],
+        }
+    )
     assert g2.datasets == (("ultrametric", {"n_features": 20}), ("ultrametric", {"n_features": 30}))
     labels = list(dict.fromkeys(u.label for u in g2.units()))
     assert labels == ["ultrametric(n_features=20)", "ultra30"]  # the tables' dataset column
@@ -196,8 +223,11 @@ def test_grid_expands_lists_into_settings_and_units():
         ({"out": 3}, TypeError, "'out'"),
         ({"dataset": "toy2d"}, ValueError, "'dataset'"),  # set by the sweep itself
         ({"datasets": [{"name": "toy2d", "nois": 0.1}]}, ValueError, "'nois'"),  # load option
-        ({"datasets": [{"name": "toy2d", "id": "a"}, {"name": "ultrametric", "id": "a"}]},
-         ValueError, "'id'"),
+        (
+            {"datasets": [{"name": "toy2d", "id": "a"}, {"name": "ultrametric", "id": "a"}]},
+            ValueError,
+            "'id'",
+        ),
     ],
 )
 def test_malformed_grid_fails_before_any_unit(tmp_path, capsys, change, error, names):
@@ -238,7 +268,10 @@ def client():
     """One LocalCluster of two single-threaded worker processes for the whole module."""
     distributed = pytest.importorskip("distributed")
     cluster = distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=None,
         env={"OMP_NUM_THREADS": "1"},
     )
     c = distributed.Client(cluster)
@@ -256,8 +289,14 @@ def _one_by_one_tables(root: Path, client) -> dict[str, pd.DataFrame]:
             for seed in GRID["seeds"]:
                 out = root / f"{ds}-{m}-{seed}"
                 runs[out, ds] = client.submit(
-                    sg.run, dataset=ds, measures=[m], seeds=[seed], out=str(out),
-                    progress=False, pure=False, **RUN_OPTIONS,
+                    sg.run,
+                    dataset=ds,
+                    measures=[m],
+                    seeds=[seed],
+                    out=str(out),
+                    progress=False,
+                    pure=False,
+                    **RUN_OPTIONS,
                 )
     client.gather(list(runs.values()))
     parts: dict[str, list] = {name: [] for name in TABLES}
@@ -277,16 +316,30 @@ def expected(tmp_path_factory, client):
 def _assert_same_tables(res, expected, out: Path):
     for name in TABLES:
         got = getattr(res, name)
-        pd.testing.assert_frame_equal(got, expected[name], check_exact=False, rtol=1e-9,
-                                      atol=1e-12, obj=name)
+        pd.testing.assert_frame_equal(
+            got, expected[name], check_exact=False, rtol=1e-9, atol=1e-12, obj=name
+        )
         on_disk = pd.read_csv(out / "results" / f"{name}.csv")
-        pd.testing.assert_frame_equal(on_disk, expected[name], check_exact=False, rtol=1e-9,
-                                      atol=1e-12, obj=f"results/{name}.csv")
+        pd.testing.assert_frame_equal(
+            on_disk,
+            expected[name],
+            check_exact=False,
+            rtol=1e-9,
+            atol=1e-12,
+            obj=f"results/{name}.csv",
+        )
 
 
 def _sweep(out, client, **kw):
-    return sg.sweep(datasets=GRID["datasets"], measures=GRID["measures"], seeds=GRID["seeds"],
-                    out=out, scheduler=client, **RUN_OPTIONS, **kw)
+    return sg.sweep(
+        datasets=GRID["datasets"],
+        measures=GRID["measures"],
+        seeds=GRID["seeds"],
+        out=out,
+        scheduler=client,
+        **RUN_OPTIONS,
+        **kw,
+    )
 
 
 def test_sweep_on_two_workers_equals_runs_one_by_one(tmp_path, client, expected):
@@ -302,8 +355,11 @@ def test_sweep_on_two_workers_equals_runs_one_by_one(tmp_path, client, expected)
     assert set(s["dataset"]) == set(GRID["datasets"])
     for _, row in s.iterrows():
         sel = expected["thresholds"]
-        sel = sel[(sel["dataset"] == row["dataset"]) & (sel["measure"] == row["measure"])
-                  & (sel["label"] == row["label"])]
+        sel = sel[
+            (sel["dataset"] == row["dataset"])
+            & (sel["measure"] == row["measure"])
+            & (sel["label"] == row["label"])
+        ]
         vals = sel["threshold_score"].dropna().to_numpy()
         assert row["reached"] == len(vals) and row["seeds"] == 2
         if len(vals):
@@ -311,7 +367,8 @@ def test_sweep_on_two_workers_equals_runs_one_by_one(tmp_path, client, expected)
         if len(vals) == 2:
             lo, hi = stats.t.interval(0.95, 1, loc=vals.mean(), scale=stats.sem(vals))
             assert (row["threshold_score_low"], row["threshold_score_high"]) == pytest.approx(
-                (lo, hi))
+                (lo, hi)
+            )
     # the report: self-contained, with the summary figure and every unit
     html = (tmp_path / "report.html").read_text()
     assert "data:image/png;base64," in html and 'data-figure="thresholds"' in html
@@ -358,8 +415,15 @@ def test_interrupted_sweep_resumes_without_recomputing(tmp_path, client, expecte
             raise _Stop
 
     with pytest.raises(_Stop):
-        sg.sweep(datasets=small["datasets"], measures=small["measures"], seeds=small["seeds"],
-                 out=tmp_path, scheduler=client, progress=stop_after_first, **RUN_OPTIONS)
+        sg.sweep(
+            datasets=small["datasets"],
+            measures=small["measures"],
+            seeds=small["seeds"],
+            out=tmp_path,
+            scheduler=client,
+            progress=stop_after_first,
+            **RUN_OPTIONS,
+        )
     finished = {p: p.stat().st_mtime_ns for p in tmp_path.glob(f"units/*/{MARKER}")}
     assert 1 <= len(finished) < 4
     assert json.loads((tmp_path / "sweep.json").read_text())["status"] == "running"
@@ -367,8 +431,9 @@ def test_interrupted_sweep_resumes_without_recomputing(tmp_path, client, expecte
 
     grid = tmp_path / "grid.toml"
     grid.write_text(_toml(small))
-    code = main(["sweep", str(grid), "--out", str(tmp_path), "--scheduler",
-                 client.scheduler.address])
+    code = main(
+        ["sweep", str(grid), "--out", str(tmp_path), "--scheduler", client.scheduler.address]
+    )
     captured = capsys.readouterr()
     assert code == 0, captured.err
     assert "4/4 units finished" in captured.out
@@ -383,9 +448,16 @@ def test_interrupted_sweep_resumes_without_recomputing(tmp_path, client, expecte
         got = pd.read_csv(tmp_path / "results" / f"{name}.csv")
         pd.testing.assert_frame_equal(got, exp, check_exact=False, rtol=1e-9, atol=1e-12)
     # a third run computes nothing and leaves every marker alone
-    again = sg.sweep(datasets=small["datasets"], measures=small["measures"],
-                     seeds=small["seeds"], out=tmp_path, scheduler=client, progress=False,
-                     report=False, **RUN_OPTIONS)
+    again = sg.sweep(
+        datasets=small["datasets"],
+        measures=small["measures"],
+        seeds=small["seeds"],
+        out=tmp_path,
+        scheduler=client,
+        progress=False,
+        report=False,
+        **RUN_OPTIONS,
+    )
     assert again.computed == 0 and (again.units["this_run"] == "skipped").all()
     assert all(m.stat().st_mtime_ns == t for m, t in finished.items())
 
@@ -396,8 +468,18 @@ def test_failed_unit_is_reported_and_the_rest_kept(tmp_path, capsys):
     from simgrad.cli import main
 
     grid = tmp_path / "grid.toml"
-    grid.write_text(_toml({"datasets": ["toy2d", "ultrametric"], "measures": ["cka"],
-                           "seeds": [0], "labels": ["choice"], "retries": 0, **RUN_OPTIONS}))
+    grid.write_text(
+        _toml(
+            {
+                "datasets": ["toy2d", "ultrametric"],
+                "measures": ["cka"],
+                "seeds": [0],
+                "labels": ["choice"],
+                "retries": 0,
+                **RUN_OPTIONS,
+            }
+        )
+    )
     out = tmp_path / "out"
     with pytest.warns(RuntimeWarning, match="1 of 2 units failed"):
         code = main(["sweep", str(grid), "--out", str(out), "--workers", "0", "--quiet"])

@@ -45,16 +45,28 @@ def register(sub: argparse._SubParsersAction) -> None:
         description=__doc__.split("\n\n")[1] if __doc__ else None,
     )
     p.add_argument("grid", metavar="GRID.toml", help="grid file (datasets, measures, seeds, ...)")
-    p.add_argument("--out", metavar="DIR", help="output folder (default: the grid's 'out' or "
-                   "simgrad-sweep); must be reachable from every worker")
+    p.add_argument(
+        "--out",
+        metavar="DIR",
+        help="output folder (default: the grid's 'out' or "
+        "simgrad-sweep); must be reachable from every worker",
+    )
     where = p.add_mutually_exclusive_group()
-    where.add_argument("--workers", type=int, metavar="N",
-                       help="worker processes of the local cluster (default: one per core; "
-                       "0: run here, one unit after the other)")
-    where.add_argument("--scheduler", metavar="ADDRESS",
-                       help="address of an existing Dask scheduler, e.g. tcp://host:8786")
-    p.add_argument("--retries", type=int, metavar="N",
-                   help="extra attempts for a unit that raised (default 1)")
+    where.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="worker processes of the local cluster (default: one per core; "
+        "0: run here, one unit after the other)",
+    )
+    where.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="address of an existing Dask scheduler, e.g. tcp://host:8786",
+    )
+    p.add_argument(
+        "--retries", type=int, metavar="N", help="extra attempts for a unit that raised (default 1)"
+    )
     p.add_argument("--quiet", action="store_true", help="no progress lines")
     p.add_argument("--no-report", action="store_true", help="write the tables only")
     p.set_defaults(func=_run)

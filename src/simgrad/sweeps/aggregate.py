@@ -173,9 +173,11 @@ def summarize_runs(
     ]
     if scores.empty:
         return pd.DataFrame(columns=cols)
-    last = scores.sort_values("iteration", kind="stable").groupby(
-        [*keys, "seed"], sort=False, dropna=False
-    ).tail(1)
+    last = (
+        scores.sort_values("iteration", kind="stable")
+        .groupby([*keys, "seed"], sort=False, dropna=False)
+        .tail(1)
+    )
     order = scores[[*keys, "seed"]].drop_duplicates()
     last = order.merge(last, on=[*keys, "seed"], how="left")
     rows = []
@@ -183,8 +185,14 @@ def summarize_runs(
         key = key if isinstance(key, tuple) else (key,)
         fs = mean_interval(g["score"], level)
         it = mean_interval(g["iteration"], level)
-        rows.append({**dict(zip(keys, key)), "seeds": len(g), **_trio("final_score", fs),
-                     **_trio("iterations", it)})
+        rows.append(
+            {
+                **dict(zip(keys, key)),
+                "seeds": len(g),
+                **_trio("final_score", fs),
+                **_trio("iterations", it),
+            }
+        )
     return pd.DataFrame(rows, columns=cols)
 
 

@@ -388,8 +388,10 @@ def _union_args(ann: Any) -> tuple:
 def _is_seq_type(ann: Any) -> bool:
     origin = typing.get_origin(ann) or ann
     try:
-        return isinstance(origin, type) and issubclass(origin, (list, tuple, Sequence)) and (
-            origin is not str
+        return (
+            isinstance(origin, type)
+            and issubclass(origin, (list, tuple, Sequence))
+            and (origin is not str)
         )
     except TypeError:
         return False

@@ -29,8 +29,13 @@ if TYPE_CHECKING:
 
 __all__ = ["thresholds_figure", "write_report"]
 
-_RC = {"font.size": 9, "axes.spines.top": False, "axes.spines.right": False,
-       "legend.frameon": False, "legend.fontsize": 8}
+_RC = {
+    "font.size": 9,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "legend.frameon": False,
+    "legend.fontsize": 8,
+}
 
 
 def _canonical(names: Sequence[str]) -> dict[str, str]:
@@ -84,14 +89,27 @@ def thresholds_figure(
                 y = r["threshold_score"]
                 lo, hi = r["threshold_score_low"], r["threshold_score_high"]
                 if np.isfinite(lo) and np.isfinite(hi):
-                    ax.errorbar([x], [y], yerr=[[y - lo], [hi - y]], color=color, lw=1.2,
-                                capsize=2.5, zorder=2)
+                    ax.errorbar(
+                        [x],
+                        [y],
+                        yerr=[[y - lo], [hi - y]],
+                        color=color,
+                        lw=1.2,
+                        capsize=2.5,
+                        zorder=2,
+                    )
                 ax.scatter([x], [y], color=color, s=36, zorder=3, edgecolor="white", lw=0.5)
                 shown.append(float(y))
             ax.scatter([], [], color=color, s=36, label=short_name(canon[m]))
         if never:
-            ax.scatter([], [], facecolor="white", edgecolor="#666666", s=36,
-                       label=f"never reached (drawn at {never_at:g})")
+            ax.scatter(
+                [],
+                [],
+                facecolor="white",
+                edgecolor="#666666",
+                s=36,
+                label=f"never reached (drawn at {never_at:g})",
+            )
         # scores live below 1: intervals reaching past the plotted range are clipped
         ax.set_ylim(min([0.0, *(v - 0.05 for v in shown)]), max(1.02, never_at + 0.03))
         ax.set_xticks(range(len(cats)), cats)
@@ -187,14 +205,21 @@ def write_report(result: SweepResult, grid: Grid, *, level: float = 0.95) -> Non
         "iterations": "iterations (mean)",
         "iterations_interval": interval,
     }
-    empties = {"threshold_score": "never reached", "threshold_score_interval": "–",
-               "final_score_interval": "–", "iterations_interval": "–"}
+    empties = {
+        "threshold_score": "never reached",
+        "threshold_score_interval": "–",
+        "final_score_interval": "–",
+        "iterations_interval": "–",
+    }
     units = result.units.drop(columns=["this_run", "folder"])
 
     def unit_link(uid: str) -> str:
         rep = out / "units" / uid / "report.html"
-        return (f'<a href="units/{escape(uid)}/report.html">{escape(uid)}</a>'
-                if rep.is_file() else escape(uid))
+        return (
+            f'<a href="units/{escape(uid)}/report.html">{escape(uid)}</a>'
+            if rep.is_file()
+            else escape(uid)
+        )
 
     parts = [
         "<!DOCTYPE html>",
@@ -214,35 +239,61 @@ def write_report(result: SweepResult, grid: Grid, *, level: float = 0.95) -> Non
         "reaches 90% of the way from chance to the decoder's accuracy on the reference. "
         f"Shown: the mean over the seeds that reached it, with a two-sided {pct} Student-t "
         "interval (empty for fewer than two seeds); <code>reached</code> counts those seeds.</p>",
-        _figure_html("thresholds", png, "Threshold score per measure across datasets; hollow "
-                     f"markers at {never_at:g}: no seed reached the threshold."),
-        table_html(_with_intervals(result.summary_thresholds, ["threshold_score"]),
-                   "summary_thresholds", empty=empties, headers=heads, formatters=fm,
-                   css_class="summary"),
+        _figure_html(
+            "thresholds",
+            png,
+            "Threshold score per measure across datasets; hollow "
+            f"markers at {never_at:g}: no seed reached the threshold.",
+        ),
+        table_html(
+            _with_intervals(result.summary_thresholds, ["threshold_score"]),
+            "summary_thresholds",
+            empty=empties,
+            headers=heads,
+            formatters=fm,
+            css_class="summary",
+        ),
         "</section>",
         '<section id="runs"><h2>Runs</h2><p>Final score and number of iterations per '
         f"dataset and measure (mean and {pct} t interval over seeds).</p>",
-        table_html(_with_intervals(result.summary_runs, ["final_score", "iterations"]),
-                   "summary_runs", empty=empties, headers=heads,
-                   formatters={**fm, "iterations": lambda v: f"{float(v):.1f}"},
-                   css_class="summary"),
+        table_html(
+            _with_intervals(result.summary_runs, ["final_score", "iterations"]),
+            "summary_runs",
+            empty=empties,
+            headers=heads,
+            formatters={**fm, "iterations": lambda v: f"{float(v):.1f}"},
+            css_class="summary",
+        ),
         "</section>",
         '<section id="units"><h2>Units</h2><p>One <code>sg.run</code> per row; the tables in '
         "<code>results/</code> stack their outputs.</p>",
-        table_html(units, "units", empty={"seconds": "–"},
-                   formatters={"unit": unit_link, "measure": mname, "seconds":
-                               lambda v: f"{float(v):.1f}"}),
+        table_html(
+            units,
+            "units",
+            empty={"seconds": "–"},
+            formatters={
+                "unit": unit_link,
+                "measure": mname,
+                "seconds": lambda v: f"{float(v):.1f}",
+            },
+        ),
     ]
     if result.failed:
-        items = "".join(f"<li><code>{escape(k)}</code>: {escape(v)}</li>"
-                        for k, v in result.failed.items())
+        items = "".join(
+            f"<li><code>{escape(k)}</code>: {escape(v)}</li>" for k, v in result.failed.items()
+        )
         parts.append(f"<h3>Not finished</h3><ul>{items}</ul>")
     parts.append("</section>")
     g = grid.as_dict()
-    rows = "".join(f"<dt>{escape(k)}</dt><dd><code>{escape(_fmt(v))}</code></dd>"
-                   for k, v in g.items())
-    parts += ['<section id="grid"><h2>Grid</h2>', f'<dl class="kv">{rows}</dl>', "</section>",
-              "</main></body></html>\n"]
+    rows = "".join(
+        f"<dt>{escape(k)}</dt><dd><code>{escape(_fmt(v))}</code></dd>" for k, v in g.items()
+    )
+    parts += [
+        '<section id="grid"><h2>Grid</h2>',
+        f'<dl class="kv">{rows}</dl>',
+        "</section>",
+        "</main></body></html>\n",
+    ]
     atomic_write_text(out / "report.html", "\n".join(parts))
 
 

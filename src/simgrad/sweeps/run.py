@@ -121,10 +121,20 @@ def sweep(
     the same ``out`` are skipped. Returns a :class:`SweepResult`; units that failed are listed
     in ``result.failed`` (with a ``RuntimeWarning``) and left out of the tables.
     """
-    grid = make_grid(datasets=datasets, measures=measures, seeds=seeds, run_options=run_options,
-                     source="sweep")
-    return _run_grid(grid, out=out, workers=workers, scheduler=scheduler, retries=retries,
-                     progress=progress, torch_threads=torch_threads, level=level, report=report)
+    grid = make_grid(
+        datasets=datasets, measures=measures, seeds=seeds, run_options=run_options, source="sweep"
+    )
+    return _run_grid(
+        grid,
+        out=out,
+        workers=workers,
+        scheduler=scheduler,
+        retries=retries,
+        progress=progress,
+        torch_threads=torch_threads,
+        level=level,
+        report=report,
+    )
 
 
 def sweep_file(
@@ -182,8 +192,9 @@ def _run_grid(
     report: bool = True,
     runner: Callable[[Unit, Path], Any] = run_pipeline_unit,
 ) -> SweepResult:
-    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int)
-                                or workers < 0):
+    if workers is not None and (
+        isinstance(workers, bool) or not isinstance(workers, int) or workers < 0
+    ):
         raise TypeError(f"workers must be an integer >= 0, got {workers!r}.")
     if workers is not None and scheduler is not None:
         raise ValueError("give workers (a local cluster) or scheduler (an existing one), not both.")
@@ -251,8 +262,9 @@ def _run_grid(
     return result
 
 
-def _aggregate(out: Path, grid: Grid, units: list[Unit], status: dict, errors: dict,
-               level: float) -> SweepResult:
+def _aggregate(
+    out: Path, grid: Grid, units: list[Unit], status: dict, errors: dict, level: float
+) -> SweepResult:
     tables = collect(out, units, grid.swept)
     rows = []
     failed = {}
@@ -263,17 +275,19 @@ def _aggregate(out: Path, grid: Grid, units: list[Unit], status: dict, errors: d
         st = "finished" if done else ("failed" if status.get(u.uid) == "failed" else "missing")
         if not done:
             failed[u.uid] = errors.get(u.uid, "did not finish")
-        rows.append({
-            "unit": u.uid,
-            "dataset": u.label,
-            **{k: u.options.get(k) for k in grid.swept},
-            "measure": u.measure,
-            "seed": u.seed,
-            "status": st,
-            "this_run": status.get(u.uid, "skipped"),
-            "seconds": marker.get("seconds"),
-            "folder": str(folder.relative_to(out)),
-        })
+        rows.append(
+            {
+                "unit": u.uid,
+                "dataset": u.label,
+                **{k: u.options.get(k) for k in grid.swept},
+                "measure": u.measure,
+                "seed": u.seed,
+                "status": st,
+                "this_run": status.get(u.uid, "skipped"),
+                "seconds": marker.get("seconds"),
+                "folder": str(folder.relative_to(out)),
+            }
+        )
     units_df = pd.DataFrame(rows)
     res = SweepResult(
         out=out,
@@ -290,4 +304,3 @@ def _aggregate(out: Path, grid: Grid, units: list[Unit], status: dict, errors: d
     atomic_write_csv(results / "summary_runs.csv", res.summary_runs)
     atomic_write_csv(results / "units.csv", units_df)
     return res
-
