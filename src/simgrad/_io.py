@@ -13,7 +13,7 @@ with the same arguments loads what already finished and recomputes only the rest
 >>> d = tempfile.mkdtemp()
 >>> ck = Checkpoints(d)
 >>> key = args_hash({"measure": "cka", "seed": 0})
->>> ck.save(key, {"scores": np.array([0.1, 0.5])})
+>>> _ = ck.save(key, {"scores": np.array([0.1, 0.5])})
 >>> ck.load(key)["scores"].tolist()
 [0.1, 0.5]
 """

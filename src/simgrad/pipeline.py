@@ -23,9 +23,12 @@ as it finishes, and every file is written atomically, so a run interrupted at an
 restarted with the same arguments resumes and ends with the same files as an uninterrupted
 run (only the timings in ``run.json`` differ).
 
->>> import simgrad as sg                                       # doctest: +SKIP
->>> res = sg.run(measures=["cka", "procrustes-angular_score"], max_iter=200, out="out")
->>> res.thresholds.head()                                      # doctest: +SKIP
+Example (about a minute on a laptop)::
+
+    import simgrad as sg
+    res = sg.run(measures=["cka", "procrustes-angular_score"], max_iter=200, out="out")
+    res.thresholds          # one row per measure × seed × label
+    res.report              # out/report.html
 """
 
 from __future__ import annotations
