@@ -16,7 +16,8 @@ _SHARED = ROOT.parent / "shared" / "data"
 if "SIMGRAD_DATA_DIR" not in os.environ and _SHARED.is_dir():
     os.environ["SIMGRAD_DATA_DIR"] = str(_SHARED)
 
-torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+# Small-matrix work dominates the suite: one intra-op thread avoids oversubscription.
+torch.set_num_threads(1)
 
 
 def shared_data_dir() -> Path | None:
