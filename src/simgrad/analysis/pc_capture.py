@@ -23,6 +23,7 @@ True
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -82,6 +83,12 @@ def pc_r2(reference: Any, iterates: Any, n_pcs: int | None = None, chunk: int = 
     if Ys.shape[1] != X.shape[0]:
         raise ValueError(
             f"iterates must have the reference's samples: {Ys.shape[1]} vs {X.shape[0]}."
+        )
+    if Ys.shape[2] >= X.shape[0] - 1:
+        warnings.warn(
+            f"iterates have {Ys.shape[2]} units for {X.shape[0]} samples: any generic Y spans "
+            "the centred sample space, so every PC's R² is 1 and capture is uninformative.",
+            stacklevel=2,
         )
     U, _ = _reference_pcs(X, n_pcs)
     Ut = torch.as_tensor(U)
