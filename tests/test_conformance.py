@@ -11,9 +11,20 @@ import math
 import numpy as np
 import pytest
 import scipy.linalg
+import torch
 from sklearn.linear_model import LinearRegression, Ridge
 
 import simgrad as sg
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Small matrices: one torch thread. On a busy 2-core machine two spinning OpenMP threads
+    make tiny LAPACK calls tens of times slower."""
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)
 
 TOL = 1e-10
 

@@ -11,6 +11,16 @@ import torch
 import simgrad as sg
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Small matrices: one torch thread. On a busy 2-core machine two spinning OpenMP threads
+    make tiny LAPACK calls tens of times slower."""
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)
+
+
 def _differentiable() -> list[str]:
     return [n for n in sg.measures() if sg.card(n).differentiable]
 
