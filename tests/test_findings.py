@@ -82,7 +82,20 @@ def test_procrustes_captures_more_pcs_before_0_9(runs, name):
     assert n_proc > n_cka, (n_proc, n_cka)
 
 
-@pytest.mark.parametrize("name", list(DATASETS))
+@pytest.mark.parametrize(
+    "name",
+    [
+        "context",
+        pytest.param(
+            "park2025-pfc",
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="measured (seed 0): angular Procrustes reaches the context-decoding "
+                "threshold at 0.760, CKA at 0.729 — the paper's ordering does not hold here",
+            ),
+        ),
+    ],
+)
 def test_procrustes_decodes_at_lower_score(runs, name):
     proc = runs[name, "procrustes-angular_score"][1]["threshold_score"]
     cka = runs[name, "cka"][1]["threshold_score"]
