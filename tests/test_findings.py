@@ -8,12 +8,22 @@ CKA and angular Procrustes; along the recorded trajectory we check that
 * angular Procrustes reaches the decoding threshold (90 % of the way from chance to the
   neural accuracy) at a lower score than CKA, or CKA never reaches it.
 
-Trajectories are computed once per module and thinned to iterates ≥ 0.01 apart in score.
-Condition-averaged M1 (112 samples, 141 units) is not used for PC capture: with at least as
-many units as samples a random Y already regresses every PC perfectly (R² ≡ 1).
+Datasets (both shared recordings, default preprocessing except where noted):
+
+* ``park2025-pfc`` (24, 40, 319): labels ``direction`` and ``context``;
+* ``zhang-desimone2011-it`` with ``trials_per_condition=5`` (6, 105, 132): labels
+  ``position`` (3 classes) and ``object`` (7). Five pseudo-trials per condition instead of ten
+  only halves the cost; it was chosen for cost before any result was seen.
+
+Trajectories are computed once per module and thinned to iterates ≥ 0.01 apart in score; PC
+capture uses every PC (the top 20 are all captured before 0.9 under both measures, so a
+top-20 count could not separate them). Counter-examples measured here are kept as strict
+xfails with their numbers. Run with ``-s`` to see the results table.
 """
 
 from __future__ import annotations
+
+import warnings
 
 import numpy as np
 import pytest
@@ -22,13 +32,14 @@ import simgrad as sg
 from simgrad.analysis import decode, decode_iterates, decoding_thresholds, n_captured, pc_capture
 
 MEASURES = ("cka", "procrustes-angular_score")
-DATASETS = {  # name: label to decode
-    "context": "context",  # synthetic (15, 72, 200); 1080 samples > 200 units
-    "park2025-pfc": "context",  # shared recording (24, 40, 319); 960 samples > 319 units
+DATASETS = {  # name: (load options, labels to decode)
+    "park2025-pfc": ({}, ("direction", "context")),
+    "zhang-desimone2011-it": ({"trials_per_condition": 5}, ("position", "object")),
 }
 
 
-def _thin(scores: np.ndarray, step: float = 0.01) -> np.ndarray:
+def thin(scores: np.ndarray, step: float = 0.01) -> np.ndarray:
+    """Indices of iterates at least ``step`` apart in score (first and last always kept)."""
     keep, last = [0], scores[0]
     for j in range(1, scores.size):
         if abs(scores[j] - last) >= step:
@@ -39,6 +50,10 @@ def _thin(scores: np.ndarray, step: float = 0.01) -> np.ndarray:
     return np.array(keep)
 
 
+def _fmt(x):
+    return "never" if x is None else f"{x:.3f}"
+
+
 @pytest.fixture(scope="module")
 def runs():
     from tests.conftest import shared_data_dir
@@ -46,24 +61,34 @@ def runs():
     if shared_data_dir() is None:
         pytest.skip("shared data folder not available")
     out = {}
-    for name, label in DATASETS.items():
-        ds = sg.datasets.load(name)
-        labels = {label: ds.labels[label]}
+    rows = []
+    for name, (opts, label_names) in DATASETS.items():
+        ds = sg.datasets.load(name, **opts)
+        labels = {k: ds.labels[k] for k in label_names}
         ref = decode(ds, labels, seed=0)
         for m in MEASURES:
             tr = sg.optimize(ds, m, seed=0, max_iter=400, target=0.99)
-            sel = _thin(np.asarray(tr.recorded_scores))
+            sel = thin(np.asarray(tr.recorded_scores))
             its, sc = np.asarray(tr.recorded)[sel], np.asarray(tr.recorded_scores)[sel]
-            pcs = pc_capture(ds.data, its, sc)
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")  # capture must be informative (samples > units)
+                pcs = pc_capture(ds.data, its, sc)
             dec = decode_iterates(its, labels, seed=0)
-            thr = decoding_thresholds(sc, dec.accuracy, ref.accuracy, ref.chance)[label]
+            thr = decoding_thresholds(sc, dec.accuracy, ref.accuracy, ref.chance)
             out[name, m] = (pcs, thr, float(sc[-1]))
-            print(
-                f"{name:24s} {m:26s} final={sc[-1]:.3f} k={sel.size} "
-                f"capture={[None if c is None else round(c, 3) for c in pcs.capture_score[:6]]} "
-                f"n@0.9={n_captured(pcs, 0.9)} ref={thr['reference_accuracy']:.3f} "
-                f"chance={thr['chance']:.3f} thr_score={thr['threshold_score']}"
-            )
+            for lab in label_names:
+                t = thr[lab]
+                rows.append(
+                    f"{name:22s} {m:25s} {sc[-1]:5.3f} {sel.size:3d} "
+                    f"{' '.join(_fmt(c) for c in pcs.capture_score[:4]):27s} "
+                    f"{n_captured(pcs, 0.9):4d} {lab:9s} {t['chance']:.3f} "
+                    f"{t['reference_accuracy']:.3f} {_fmt(t['threshold_score'])}"
+                )
+    print(
+        "\ndataset                measure                   final   k capture PC1..PC4"
+        "            n@0.9 label     chance ref   thr_score"
+    )
+    print("\n".join(rows))
     return out
 
 
@@ -83,11 +108,22 @@ def test_procrustes_captures_more_pcs_before_0_9(runs, name):
 
 
 @pytest.mark.parametrize(
-    "name",
+    "name,label",
     [
-        "context",
+        ("zhang-desimone2011-it", "position"),
+        ("zhang-desimone2011-it", "object"),
         pytest.param(
             "park2025-pfc",
+            "direction",
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="measured (seed 0): angular Procrustes reaches the direction-decoding "
+                "threshold at 0.678, CKA at 0.524 — the paper's ordering does not hold here",
+            ),
+        ),
+        pytest.param(
+            "park2025-pfc",
+            "context",
             marks=pytest.mark.xfail(
                 strict=True,
                 reason="measured (seed 0): angular Procrustes reaches the context-decoding "
@@ -96,8 +132,8 @@ def test_procrustes_captures_more_pcs_before_0_9(runs, name):
         ),
     ],
 )
-def test_procrustes_decodes_at_lower_score(runs, name):
-    proc = runs[name, "procrustes-angular_score"][1]["threshold_score"]
-    cka = runs[name, "cka"][1]["threshold_score"]
-    assert proc is not None, name
+def test_procrustes_decodes_at_lower_score(runs, name, label):
+    proc = runs[name, "procrustes-angular_score"][1][label]["threshold_score"]
+    cka = runs[name, "cka"][1][label]["threshold_score"]
+    assert proc is not None, (name, label)
     assert cka is None or proc < cka, (proc, cka)
