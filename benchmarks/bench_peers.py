@@ -21,23 +21,12 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import statistics
-import time
 
 import numpy as np
 import torch
 
 import simgrad as sg
-
-
-def timeit(fn, repeats: int) -> float:
-    fn()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+from bench_pairwise import timeit  # median of repeats (run from benchmarks/ or as a script)
 
 
 def make_reps(k: int, n: int, d: int, seed: int = 0) -> list[np.ndarray]:
@@ -160,8 +149,8 @@ def main(argv=None) -> list[dict]:
             rows.append({"peer": peer_name, "task": "—", "error": err})
             continue
         label, measure, peer = spec
-        t_peer = timeit(peer, a.repeats)
-        t_ours = timeit(lambda measure=measure: ours(measure, reps), a.repeats)
+        t_peer = timeit(peer, a.repeats, warmup=True)
+        t_ours = timeit(lambda measure=measure: ours(measure, reps), a.repeats, warmup=True)
         diff = float(np.abs(np.asarray(peer()) - ours(measure, reps)).max())
         rows.append({"peer": peer_name, "task": label, "measure": measure, "peer_s": t_peer,
                      "ours_s": t_ours, "ratio": t_peer / t_ours, "max_abs_diff": diff})
