@@ -71,7 +71,7 @@ def test_bad_npz_object_and_garbage(tmp_path):
         from_file(p)
     g = tmp_path / "garbage.npz"
     g.write_bytes(b"not a zip")
-    with pytest.raises(ValueError, match="garbage.npz"):
+    with pytest.raises(ValueError, match="garbage.npz: not a valid .npz file"):
         from_file(g)
     with pytest.raises(ValueError, match="unsupported file type '.csv'"):
         (tmp_path / "a.csv").write_text("1,2")

@@ -98,6 +98,10 @@ def _split_arrays(path: Path, arrays: dict[str, np.ndarray]) -> tuple[dict, Any,
 
 
 def _from_npz(path: Path) -> Dataset:
+    with open(path, "rb") as fh:
+        magic = fh.read(4)
+    if magic[:2] != b"PK":  # every .npz is a zip archive; numpy would guess "pickle" otherwise
+        raise FileFormatError(f"{path}: not a valid .npz file (not a zip archive).")
     try:
         with np.load(path, allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}
