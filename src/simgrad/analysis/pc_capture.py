@@ -72,12 +72,7 @@ def _reference_pcs(X: np.ndarray, n_pcs: int | None) -> tuple[np.ndarray, np.nda
     return U[:, :r], evr[:r]
 
 
-def pc_r2(reference: Any, iterates: Any, n_pcs: int | None = None, chunk: int = 32) -> np.ndarray:
-    """``R²_i`` of each reference PC from each iterate: ``(k, n_pcs)``, batched over iterates.
-
-    ``reference`` ``(samples, units)`` or ``(time, conditions, units)``; ``iterates`` with a
-    leading iterate axis. PCs are ordered by decreasing variance; ``n_pcs`` keeps the first ones.
-    """
+def _check_iterates(reference: Any, iterates: Any) -> tuple[np.ndarray, np.ndarray]:
     X = _flat(reference, "reference", 0)
     Ys = _flat(iterates, "iterates", 1)
     if Ys.shape[1] != X.shape[0]:
@@ -88,12 +83,16 @@ def pc_r2(reference: Any, iterates: Any, n_pcs: int | None = None, chunk: int = 
         warnings.warn(
             f"iterates have {Ys.shape[2]} units for {X.shape[0]} samples: any generic Y spans "
             "the centred sample space, so every PC's R² is 1 and capture is uninformative.",
-            stacklevel=2,
+            stacklevel=3,
         )
-    U, _ = _reference_pcs(X, n_pcs)
+    return X, Ys
+
+
+def _r2_of_pcs(U: np.ndarray, Ys: np.ndarray, chunk: int) -> np.ndarray:
+    """R² of the reference PCs ``U`` (centred left singular vectors) from each iterate."""
     Ut = torch.as_tensor(U)
     out = np.zeros((Ys.shape[0], U.shape[1]))
-    n = X.shape[0]
+    n = Ys.shape[1]
     eps = torch.finfo(torch.float64).eps
     for s in range(0, Ys.shape[0], chunk):
         Y = torch.as_tensor(Ys[s : s + chunk])
@@ -104,6 +103,17 @@ def pc_r2(reference: Any, iterates: Any, n_pcs: int | None = None, chunk: int = 
         proj = (Q.transpose(-1, -2) @ Ut) * keep.unsqueeze(-1)  # (b, r, m)
         out[s : s + chunk] = proj.pow(2).sum(-2).numpy()
     return out
+
+
+def pc_r2(reference: Any, iterates: Any, n_pcs: int | None = None, chunk: int = 32) -> np.ndarray:
+    """``R²_i`` of each reference PC from each iterate: ``(k, n_pcs)``, batched over iterates.
+
+    ``reference`` ``(samples, units)`` or ``(time, conditions, units)``; ``iterates`` with a
+    leading iterate axis. PCs are ordered by decreasing variance; ``n_pcs`` keeps the first ones.
+    """
+    X, Ys = _check_iterates(reference, iterates)
+    U, _ = _reference_pcs(X, n_pcs)
+    return _r2_of_pcs(U, Ys, chunk)
 
 
 @dataclass
@@ -137,10 +147,11 @@ def pc_capture(
     ``scores`` ``(k,)`` are the recorded scores of the iterates (iteration order).
     """
     sc = np.asarray(scores, dtype=np.float64)
-    r2 = pc_r2(reference, iterates, n_pcs)
+    X, Ys = _check_iterates(reference, iterates)
+    U, evr = _reference_pcs(X, n_pcs)  # one SVD of the reference serves R² and the ratios
+    r2 = _r2_of_pcs(U, Ys, chunk=32)
     if sc.shape != (r2.shape[0],):
         raise ValueError(f"scores must have one entry per iterate ({r2.shape[0]}), got {sc.shape}.")
-    _, evr = _reference_pcs(_flat(reference, "reference", 0), n_pcs)
     target = (r2[0] + 1.0) / 2.0
     caps = [first_crossing(sc, r2[:, i], target[i]) for i in range(r2.shape[1])]
     return PCCapture(r2, evr, target, caps, sc)
