@@ -10,7 +10,7 @@ import pytest
 import torch
 
 import simgrad as sg
-from simgrad.allpairs import parse_bytes
+from simgrad.allpairs import _svd_nuclear_norms, parse_bytes
 
 WIDTHS = (5, 8, 8, 13)
 
@@ -265,6 +265,33 @@ def test_gradients_match_the_loop_and_are_finite(name):
     for a, r in zip(ours, reps):
         assert torch.isfinite(a).all()
         assert torch.allclose(a, r.grad, atol=1e-8, rtol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["procrustes-angular_score", "cca", "nbs"])
+def test_svds_split_over_threads_match_one_thread(name):
+    """With several torch threads the nuclear norms run on Python threads (single-threaded
+    ops inside): same values and gradients, and the caller's thread setting is restored."""
+    reps = _reps(n=50, widths=(5, 8, 8, 13, 6, 9), seed=21)
+
+    def run(threads):
+        torch.set_num_threads(threads)
+        rs = [r.clone().requires_grad_() for r in reps]
+        S = sg.pairwise(rs, measure=name)
+        cross = sg.pairwise(rs[:2], rs[2:], measure=name)
+        (S * torch.arange(36, dtype=S.dtype).reshape(6, 6)).sum().backward()
+        return S.detach(), cross.detach(), [r.grad for r in rs], torch.get_num_threads()
+
+    S1, C1, g1, _ = run(1)
+    S2, C2, g2, after = run(2)
+    assert after == 2
+    assert torch.allclose(S1, S2, atol=1e-12, rtol=0)
+    assert torch.allclose(C1, C2, atol=1e-12, rtol=0)
+    assert all(torch.allclose(a, b, atol=1e-10, rtol=0) for a, b in zip(g1, g2))
+    off = ~torch.eye(6, dtype=torch.bool)  # at identical inputs the loop's arccos is ~1e-8
+    assert torch.allclose(S2[off], _loop(name, reps, reps)[off], atol=1e-10, rtol=0)
+    mats = [r.T @ r for r in reps[:3]]
+    assert torch.allclose(_svd_nuclear_norms(mats), torch.stack([m.trace() for m in mats]),
+                          atol=1e-10, rtol=0)  # PSD: nuclear norm = trace
 
 
 def test_gradients_finite_at_identical_and_rank_deficient_inputs():

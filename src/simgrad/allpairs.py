@@ -19,9 +19,11 @@ comes out of a few batched products:
 - RBF CKA: each kernel is built and centred (double-, U- or zero-diagonal centring) once;
   HSICs of all pairs are one GEMM of the flattened kernels.
 - NBS, Procrustes, Bures and shape metrics: centre (and partially whiten) once per
-  representation; nuclear norms of the cross-products of all pairs, in batches. In float64
-  a nuclear norm is ``Σ √λ(MᵀM)`` from ``eigvalsh`` when the smallest eigenvalue exceeds
-  1e-6 × the largest (error < 1e-13 relative) and ``svdvals`` otherwise.
+  representation; nuclear norms of the cross-products of all pairs, in batches. On CPU the
+  batch of ``svdvals`` is split over the torch threads (torch itself loops over it on one
+  core); on a GPU, in float64, a nuclear norm is ``Σ √λ(MᵀM)`` from a batched ``eigvalsh``
+  when the smallest eigenvalue exceeds 1e-6 × the largest (error < 1e-13 relative) and
+  ``svdvals`` otherwise.
 - CCA: whiten once per representation; canonical correlations from the same batched
   cross-products.
 - In-sample linear / ridge regression: one spectral factor per candidate,
@@ -51,6 +53,7 @@ import logging
 import math
 import re
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import torch
@@ -225,15 +228,47 @@ def _segment_sums(m2: torch.Tensor, wa: Sequence[int], wb: Sequence[int]) -> tor
     return indicator(wa).T @ m2 @ indicator(wb)
 
 
-def _nuclear_norms(m: torch.Tensor) -> torch.Tensor:
-    """Nuclear norms of a batch ``(N, p, q)``; exact, finite gradients.
+@contextlib.contextmanager
+def _one_thread_per_op():
+    """Run torch ops single-threaded inside (restoring the setting after), so that work can
+    be split over Python threads without oversubscribing the cores."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield n
+    finally:
+        torch.set_num_threads(n)
 
-    float64: ``Σ√λ`` of the smaller Gram ``MᵀM``/``MMᵀ`` via ``eigvalsh`` where its spectrum
-    is well separated from 0 (λ_min > 1e-6 λ_max, so each σ is within ~1e-13 σ_max), and
-    ``svdvals`` for the other matrices (and always in lower precision).
+
+def _svd_nuclear_norms(mats: list[torch.Tensor]) -> torch.Tensor:
+    """``Σσ`` of each matrix, through ``svdvals``; on CPU the list is split over the torch
+    threads (torch loops over a batch of small SVDs on one core, and LAPACK's
+    bidiagonalisation of a 256×256 matrix gains little from a second thread)."""
+    k = min(torch.get_num_threads(), len(mats))
+    if mats[0].device.type != "cpu" or k < 2:
+        return torch.stack([torch.linalg.svdvals(m).sum() for m in mats])
+    grad = torch.is_grad_enabled()
+
+    def run(part: list[torch.Tensor]) -> list[torch.Tensor]:
+        with torch.set_grad_enabled(grad):
+            return [torch.linalg.svdvals(m).sum() for m in part]
+
+    bounds = [round(len(mats) * t / k) for t in range(k + 1)]
+    parts = [mats[bounds[t] : bounds[t + 1]] for t in range(k)]
+    with _one_thread_per_op(), ThreadPoolExecutor(k) as ex:
+        outs = list(ex.map(run, parts))
+    return torch.stack([v for out in outs for v in out])
+
+
+def _nuclear_norms(m: torch.Tensor) -> torch.Tensor:
+    """Nuclear norms of a batch ``(N, p, q)`` on a GPU; exact, finite gradients.
+
+    In float64 ``Σ√λ`` of the smaller Gram ``MᵀM``/``MMᵀ`` from a batched ``eigvalsh`` is
+    used where its spectrum is well separated from 0 (λ_min > 1e-6 λ_max, so each σ is
+    within ~1e-13 σ_max), and ``svdvals`` for the other matrices (and in lower precision).
     """
     p, q = m.shape[-2], m.shape[-1]
-    if m.dtype != torch.float64 or min(p, q) < 2 or m.shape[0] == 0:
+    if m.dtype != torch.float64 or min(p, q) < 2:
         return torch.linalg.svdvals(m).sum(-1)
     g = m.transpose(-1, -2) @ m if q <= p else m @ m.transpose(-1, -2)
     lam = torch.linalg.eigvalsh(g)
@@ -255,9 +290,11 @@ def _cross(
     """``op`` of every cross-product ``A_iᵀB_j`` (B = A and upper blocks only when None).
 
     ``op="fro2"`` gives ‖A_iᵀB_j‖²_F, ``op="nuc"`` the nuclear norm ‖A_iᵀB_j‖_*.
-    The products come from blocks of ``[A_I]ᵀ[B_J]`` sized to the memory budget; in the
-    symmetric case the groups are kept narrow (≤ 256 units or one representation) so that
-    little more than the upper triangle of pairs is computed.
+    The products come from blocks of ``[A_I]ᵀ[B_J]`` sized to the memory budget. In the
+    symmetric case only blocks on or above the diagonal are formed: for ``fro2`` the groups
+    are kept narrow (≤ 256 units or one representation) so that little of the diagonal
+    blocks' lower halves is wasted; for ``nuc`` they are ~1024 units wide (an efficient
+    GEMM) and the diagonal blocks are formed pair by pair.
     """
     symmetric = B is None
     Bl = A if B is None else B
@@ -267,7 +304,9 @@ def _cross(
     # 2W² + 2nW ≤ elems for square blocks of total width W
     w_max = max((-2 * n + math.sqrt(4 * n * n + 8 * elems)) / 4, 1)
     widths_a = [a.shape[1] for a in A]
-    if symmetric:  # small groups: the diagonal blocks' lower halves are wasted work
+    if symmetric and op == "nuc":  # wide enough for an efficient GEMM; diagonal blocks per pair
+        w_max = min(w_max, max(1024, max(widths_a)))
+    elif symmetric:  # small groups: the diagonal blocks' lower halves are wasted work
         w_max = min(w_max, max(256, max(widths_a)))
     ga = _chunks(widths_a, w_max)
     gb = ga if symmetric else _chunks([b.shape[1] for b in Bl], w_max)
@@ -275,45 +314,86 @@ def _cross(
     def stacked(lst: list[torch.Tensor], idx: list[int]) -> torch.Tensor:
         return torch.cat([lst[i] for i in idx], 1) if len(idx) > 1 else lst[idx[0]]
 
-    zb_cache = [stacked(Bl, J) for J in gb] if not symmetric else None
+    za_all = [stacked(A, I) for I in ga]
+    zb_all = za_all if symmetric else [stacked(Bl, J) for J in gb]
     blocks = {}
+    queue = _NucQueue(budget // 4)
     for bi, I in enumerate(ga):
-        za = stacked(A, I)
         wa = [A[i].shape[1] for i in I]
         for bj, J in enumerate(gb):
             if symmetric and bj < bi:
                 continue
-            if symmetric:
-                zb = za if bj == bi else stacked(A, J)
-            else:
-                zb = zb_cache[bj]
+            if symmetric and op == "nuc" and bj == bi:  # pair by pair: no wasted lower half
+                for a, i in enumerate(I):
+                    queue.put(i, i, (A[i] * A[i]).sum())  # ‖ZᵀZ‖_* = ‖Z‖²_F, no product
+                    for j in I[a + 1 :]:
+                        queue.add(A[i].transpose(0, 1) @ A[j], [i], [j], [A[i].shape[1]],
+                                  [A[j].shape[1]])
+                continue
             wb = [Bl[j].shape[1] for j in J]
-            mm = za.transpose(0, 1) @ zb
+            mm = za_all[bi].transpose(0, 1) @ zb_all[bj]
             if op == "fro2":
                 blocks[(bi, bj)] = _segment_sums(mm * mm, wa, wb)
             else:
-                blocks[(bi, bj)] = _nuc_blocks(mm, wa, wb, symmetric and bj == bi)
+                queue.add(mm, I, J, wa, wb)
+    if op == "nuc":
+        return queue.matrix(len(A), len(Bl), symmetric)
     return _assemble(blocks, ga, gb, symmetric)
 
 
-def _nuc_blocks(mm: torch.Tensor, wa: list[int], wb: list[int], upper: bool) -> torch.Tensor:
-    oa = [0, *itertools.accumulate(wa)]
-    ob = [0, *itertools.accumulate(wb)]
-    pairs = [(i, j) for i in range(len(wa)) for j in range(len(wb)) if not (upper and j < i)]
-    by_shape: dict[tuple[int, int], list[tuple[int, int]]] = {}
-    for i, j in pairs:
-        by_shape.setdefault((wa[i], wb[j]), []).append((i, j))
-    flat_idx, vals = [], []
-    for ij in by_shape.values():
-        stack = torch.stack([mm[oa[i] : oa[i + 1], ob[j] : ob[j + 1]] for i, j in ij])
-        vals.append(_nuclear_norms(stack))
-        flat_idx += [i * len(wb) + j for i, j in ij]
-    out = torch.zeros(len(wa) * len(wb), dtype=mm.dtype, device=mm.device)
-    out = out.index_put((torch.as_tensor(flat_idx, device=mm.device),), torch.cat(vals))
-    out = out.reshape(len(wa), len(wb))
-    if upper:
-        out = torch.triu(out) + torch.triu(out, 1).transpose(0, 1)
-    return out
+class _NucQueue:
+    """Cross-products of pairs waiting for their nuclear norms, computed together — a block
+    often holds a single pair, too few to spread over threads or to batch on a GPU — and
+    flushed once the blocks they keep alive reach ``limit`` bytes."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self.pending: list[tuple[int, int, torch.Tensor]] = []
+        self.bytes = 0
+        self.idx: list[tuple[int, int]] = []
+        self.vals: list[torch.Tensor] = []
+
+    def add(self, mm: torch.Tensor, I: list[int], J: list[int], wa: list[int],
+            wb: list[int]) -> None:
+        oa = [0, *itertools.accumulate(wa)]
+        ob = [0, *itertools.accumulate(wb)]
+        for a, i in enumerate(I):
+            for b, j in enumerate(J):
+                self.pending.append((i, j, mm[oa[a] : oa[a + 1], ob[b] : ob[b + 1]]))
+        self.bytes += mm.numel() * mm.element_size()
+        if self.bytes > self.limit:
+            self.flush()
+
+    def put(self, i: int, j: int, value: torch.Tensor) -> None:
+        self.idx.append((i, j))
+        self.vals.append(value.reshape(1))
+
+    def flush(self) -> None:
+        if not self.pending:
+            return
+        mats = [m for _, _, m in self.pending]
+        if mats[0].device.type == "cpu":
+            self.vals.append(_svd_nuclear_norms(mats))
+            self.idx += [(i, j) for i, j, _ in self.pending]
+        else:
+            by_shape: dict[tuple[int, ...], list[int]] = {}
+            for t, m in enumerate(mats):
+                by_shape.setdefault(tuple(m.shape), []).append(t)
+            for ts in by_shape.values():
+                self.vals.append(_nuclear_norms(torch.stack([mats[t] for t in ts])))
+                self.idx += [self.pending[t][:2] for t in ts]
+        self.pending, self.bytes = [], 0
+
+    def matrix(self, ka: int, kb: int, symmetric: bool) -> torch.Tensor:
+        """The (ka, kb) matrix of nuclear norms (upper triangle mirrored when symmetric)."""
+        self.flush()
+        vals = torch.cat(self.vals)
+        rows = torch.as_tensor([i for i, _ in self.idx], device=vals.device)
+        cols = torch.as_tensor([j for _, j in self.idx], device=vals.device)
+        out = vals.new_zeros(ka, kb).index_put((rows, cols), vals)
+        if symmetric:
+            out = torch.triu(out) + torch.triu(out, 1).transpose(0, 1)
+        return out
 
 
 def _vector_gram(
