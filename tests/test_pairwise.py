@@ -10,7 +10,7 @@ import pytest
 import torch
 
 import simgrad as sg
-from simgrad.allpairs import _svd_nuclear_norms, parse_bytes
+from simgrad.allpairs import _nuclear_norms, _svd_nuclear_norms, parse_bytes
 
 WIDTHS = (5, 8, 8, 13)
 
@@ -292,6 +292,24 @@ def test_svds_split_over_threads_match_one_thread(name):
     mats = [r.T @ r for r in reps[:3]]
     assert torch.allclose(_svd_nuclear_norms(mats), torch.stack([m.trace() for m in mats]),
                           atol=1e-10, rtol=0)  # PSD: nuclear norm = trace
+
+
+def test_gpu_route_nuclear_norms_match_svdvals():
+    """The batched Gram-eigvalsh route used off-CPU (run here on CPU tensors): exact for a
+    well-conditioned batch, the svdvals fallback for rank-deficient members; gradients."""
+    g = torch.Generator().manual_seed(22)
+    good = torch.randn(5, 12, 9, generator=g, dtype=torch.float64) + 3 * torch.eye(12, 9)
+    low = torch.randn(3, 12, 2, generator=g, dtype=torch.float64) @ torch.randn(
+        3, 2, 9, generator=g, dtype=torch.float64)
+    m = torch.cat([good, low]).requires_grad_()
+    got = _nuclear_norms(m)
+    ref = torch.linalg.svdvals(m.detach()).sum(-1)
+    assert torch.allclose(got, ref, atol=1e-12 * float(ref.max()), rtol=0)
+    got.sum().backward()
+    u, _, vh = torch.linalg.svd(good)
+    assert torch.allclose(m.grad[:5], u[..., :9] @ vh, atol=1e-8)  # ∂‖M‖_* = U Vᵀ
+    assert torch.isfinite(m.grad).all()
+    assert torch.allclose(_nuclear_norms(good.float()).double(), ref[:5], rtol=1e-5)
 
 
 def test_gradients_finite_at_identical_and_rank_deficient_inputs():

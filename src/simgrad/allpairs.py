@@ -20,8 +20,9 @@ comes out of a few batched products:
   HSICs of all pairs are one GEMM of the flattened kernels.
 - NBS, Procrustes, Bures and shape metrics: centre (and partially whiten) once per
   representation; nuclear norms of the cross-products of all pairs, in batches. On CPU the
-  batch of ``svdvals`` is split over the torch threads (torch itself loops over it on one
-  core); on a GPU, in float64, a nuclear norm is ``Σ √λ(MᵀM)`` from a batched ``eigvalsh``
+  batch of ``svdvals`` is split over Python threads, one per torch thread (torch itself
+  loops over the batch on one core; the torch thread count is set to 1 meanwhile and then
+  restored, a process-wide setting); on a GPU, in float64, a nuclear norm is ``Σ √λ(MᵀM)`` from a batched ``eigvalsh``
   when the smallest eigenvalue exceeds 1e-6 × the largest (error < 1e-13 relative) and
   ``svdvals`` otherwise.
 - CCA: whiten once per representation; canonical correlations from the same batched
