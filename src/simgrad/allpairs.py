@@ -22,9 +22,9 @@ comes out of a few batched products:
   representation; nuclear norms of the cross-products of all pairs, in batches. On CPU the
   batch of ``svdvals`` is split over Python threads, one per torch thread (torch itself
   loops over the batch on one core; the torch thread count is set to 1 meanwhile and then
-  restored, a process-wide setting); on a GPU, in float64, a nuclear norm is ``Σ √λ(MᵀM)`` from a batched ``eigvalsh``
-  when the smallest eigenvalue exceeds 1e-6 × the largest (error < 1e-13 relative) and
-  ``svdvals`` otherwise.
+  restored, a process-wide setting). On a GPU, in float64, a nuclear norm is
+  ``Σ √λ(MᵀM)`` from a batched ``eigvalsh`` when the smallest eigenvalue exceeds 1e-6 ×
+  the largest (error < 1e-13 relative) and ``svdvals`` otherwise.
 - CCA: whiten once per representation; canonical correlations from the same batched
   cross-products.
 - In-sample linear / ridge regression: one spectral factor per candidate,
@@ -315,8 +315,18 @@ def _cross(
     def stacked(lst: list[torch.Tensor], idx: list[int]) -> torch.Tensor:
         return torch.cat([lst[i] for i in idx], 1) if len(idx) > 1 else lst[idx[0]]
 
-    za_all = [stacked(A, I) for I in ga]
-    zb_all = za_all if symmetric else [stacked(Bl, J) for J in gb]
+    # the stacked groups are kept when they are small next to the budget, else re-stacked
+    in_bytes = sum(t.numel() for t in A + ([] if symmetric else Bl)) * item
+    keep = in_bytes <= budget // 4
+    za_all = [stacked(A, I) for I in ga] if keep else None
+    zb_all = (za_all if symmetric else [stacked(Bl, J) for J in gb]) if keep else None
+
+    def za(bi: int) -> torch.Tensor:
+        return za_all[bi] if za_all is not None else stacked(A, ga[bi])
+
+    def zb(bj: int) -> torch.Tensor:
+        return zb_all[bj] if zb_all is not None else stacked(Bl, gb[bj])
+
     blocks = {}
     queue = _NucQueue(budget // 4)
     for bi, I in enumerate(ga):
@@ -332,7 +342,7 @@ def _cross(
                                   [A[j].shape[1]])
                 continue
             wb = [Bl[j].shape[1] for j in J]
-            mm = za_all[bi].transpose(0, 1) @ zb_all[bj]
+            mm = za(bi).transpose(0, 1) @ zb(bj)
             if op == "fro2":
                 blocks[(bi, bj)] = _segment_sums(mm * mm, wa, wb)
             else:
