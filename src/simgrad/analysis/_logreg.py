@@ -223,25 +223,6 @@ def centered_fold_grams(
     return K.flatten(0, 1), Kte.flatten(0, 1)
 
 
-def _solve_threads(A: torch.Tensor, R: torch.Tensor) -> torch.Tensor:
-    """``torch.linalg.solve`` of a batch, split over the torch threads on CPU (torch loops
-    over a batch of small LU factorisations on one core)."""
-    k = min(torch.get_num_threads(), A.shape[0])
-    if A.device.type != "cpu" or k < 2:
-        return torch.linalg.solve(A, R)
-    from concurrent.futures import ThreadPoolExecutor
-
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        with ThreadPoolExecutor(k) as ex:
-            parts = list(ex.map(lambda ab: torch.linalg.solve(*ab),
-                                zip(A.tensor_split(k), R.tensor_split(k))))
-    finally:
-        torch.set_num_threads(n)
-    return torch.cat(parts)
-
-
 def fit_predict_kernel(
     K: torch.Tensor,
     y: torch.Tensor,
@@ -306,7 +287,7 @@ def fit_predict_kernel(
         A = torch.mul(Ka, (C * D)[:, None, :])
         A.diagonal(dim1=-2, dim2=-1).add_(1.0)
         rhs = torch.stack([-(C * Kg + u_i), ones[: idx.numel(), :, 0]], -1)
-        V = _solve_threads(A, rhs)  # (b, n, 2)
+        V = torch.linalg.solve(A, rhs)  # (b, n, 2)
         v0, v1 = V[..., 0], V[..., 1]
         den = (D * v1).sum(-1)
         dc = torch.where(den.abs() > 0, -(gsum + (D * v0).sum(-1)) / den.clamp_min(1e-300),

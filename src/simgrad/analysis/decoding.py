@@ -257,7 +257,7 @@ def decode_iterates(
     n_splits: int = 5,
     method: str = "torch",
     dtype: torch.dtype = torch.float64,
-    chunk: int = 4000,
+    chunk: int = 800,
     max_iter: int = 10000,
     sklearn_tol: float = 1e-8,
     max_newton: int = 30,
