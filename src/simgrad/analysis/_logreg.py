@@ -118,7 +118,8 @@ def fit_predict(
     steps = F.new_tensor([16.0, 8.0, 4.0, 2.0, 1.0, 0.5, 0.25, 0.1, 0.03, 0.01, 1e-3])
     f_cur = _objective(F1, theta, Y, w, pen, binary)
     for _ in range(max_newton):
-        P = _probs(F1 @ theta, binary)
+        z0 = F1 @ theta  # logits, reused by the line search
+        P = _probs(z0, binary)
         grad = F1.transpose(-1, -2) @ (wq * (P - Y)) + pen * theta
         gnorm = grad.flatten(1).norm(dim=-1)
         if g0 is None:
@@ -170,7 +171,7 @@ def fit_predict(
         # lowest objective among the steps with sufficient decrease. The logits are linear
         # in the step, so every candidate costs only elementwise work.
         slope = (grad * x).sum((-1, -2))  # negative
-        z0, dz = F1 @ theta, F1 @ x
+        dz = F1 @ x
         small = dz.abs().flatten(1).amax(-1) <= tol  # the step moves no logit by > tol
         best_t = torch.zeros_like(f_cur)
         best_f = f_cur.clone()
@@ -258,7 +259,6 @@ def fit_predict_kernel(
     alpha = K.new_zeros(B, n)
     u = K.new_zeros(B, n)  # K α
     c = K.new_zeros(B)
-    ones = K.new_ones(B, n, 1)
     steps = K.new_tensor([16.0, 8.0, 4.0, 2.0, 1.0, 0.5, 0.25, 0.1, 0.03, 0.01, 1e-3])
     g0 = None
 
@@ -287,7 +287,7 @@ def fit_predict_kernel(
         D = w_i * p * (1 - p)
         A = torch.mul(Ka, (C * D)[:, None, :])
         A.diagonal(dim1=-2, dim2=-1).add_(1.0)
-        rhs = torch.stack([-(C * Kg + u_i), ones[: idx.numel(), :, 0]], -1)
+        rhs = torch.stack([-(C * Kg + u_i), torch.ones_like(Kg)], -1)
         V = torch.linalg.solve(A, rhs)  # (b, n, 2)
         v0, v1 = V[..., 0], V[..., 1]
         den = (D * v1).sum(-1)
@@ -301,13 +301,11 @@ def fit_predict_kernel(
         slope = (r * du).sum(-1) + gsum * dc
         best_t = torch.zeros_like(f_i)
         best_f = f_i.clone()
-        done = torch.zeros_like(f_i, dtype=torch.bool)
         for t in steps:  # the lowest objective on the grid among sufficient decreases
             ft = objective(z_i + t * v, a_i + t * dalpha, u_i + t * du, y_i, w_i)
             ok = (ft <= f_i + 1e-4 * t * slope) & (ft < best_f)
             best_t = torch.where(ok, t, best_t)
             best_f = torch.where(ok, ft, best_f)
-            done = done | ok
         t = (best_t * moving)[:, None]
         alpha[idx] = a_i + t * dalpha
         u[idx] = u_i + t * du
@@ -317,7 +315,7 @@ def fit_predict_kernel(
         # quadratic phase: after a full step of size s the next one is ~κ·s² (κ ≈ 0.05–0.2
         # measured here), so a full step with s² ≤ tol leaves the logits within ~tol
         small = small | ((best_t == 1.0) & (vmax * vmax <= tol))
-        idx = idx[done & ~small & moving]
+        idx = idx[(best_t > 0) & ~small & moving]  # a step was taken, not yet converged
         if idx.numel() == 0:
             break
     return (Kte @ alpha.unsqueeze(-1)).squeeze(-1) + c[:, None]
