@@ -15,6 +15,7 @@ from .registry import (
     measure,
     measures,
     score,
+    short_name,
 )
 
 _FAMILIES = (
@@ -36,4 +37,14 @@ for _mod in _FAMILIES:
         if _exc.name != f"{__name__}.{_mod}":
             raise
 
-__all__ = ["Card", "Measure", "aliases", "card", "lookup", "measure", "measures", "score"]
+__all__ = [
+    "Card",
+    "Measure",
+    "aliases",
+    "card",
+    "lookup",
+    "measure",
+    "measures",
+    "score",
+    "short_name",
+]

@@ -40,6 +40,7 @@ __all__ = [
     "measures",
     "register",
     "score",
+    "short_name",
     "split_name",
 ]
 
@@ -402,6 +403,30 @@ def measure(name: str) -> Measure:
         _CACHE[canon] = m
     _CACHE[name] = m
     return m
+
+
+# The paper's short names of its panel (figures, tables, progress lines).
+_SHORT = {
+    "cka-kernel=linear-hsic=gretton-score": "cka",
+    "cka-kernel=linear-hsic=gretton-angular_score": "cka-angular_score",
+    "nbs-score": "nbs",
+    "procrustes-angular_score": "procrustes-angular_score",
+    "linear_regression-r2": "linreg",
+}
+
+
+def short_name(name: str) -> str:
+    """The short display name of a measure (the paper's alias for its panel), else the
+    canonical name; unknown names are returned unchanged.
+
+    >>> short_name("cka-kernel=linear-hsic=gretton-score")
+    'cka'
+    """
+    try:
+        canon = measure(name).name
+    except ValueError:
+        return name
+    return _SHORT.get(canon, canon)
 
 
 def card(name: str) -> Card:

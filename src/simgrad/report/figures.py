@@ -66,14 +66,6 @@ _EXTRA = [
     (0.75, 0.25, 0.25),
 ]
 
-_SHORT = {
-    "cka-kernel=linear-hsic=gretton-score": "cka",
-    "cka-kernel=linear-hsic=gretton-angular_score": "cka-angular_score",
-    "nbs-score": "nbs",
-    "procrustes-angular_score": "procrustes-angular_score",
-    "linear_regression-r2": "linreg",
-}
-
 _RC = {
     "font.size": 9,
     "axes.titlesize": 10,
@@ -91,8 +83,10 @@ _RC = {
 
 
 def short_name(name: str) -> str:
-    """The paper's short name of a canonical measure name, or the name itself."""
-    return _SHORT.get(name, name)
+    """The short display name of a measure (see :func:`simgrad.measures.short_name`)."""
+    from ..measures import short_name as _short
+
+    return _short(name)
 
 
 def measure_colors(measures: Sequence[str]) -> dict[str, tuple[float, float, float]]:
