@@ -29,6 +29,7 @@ from .._array import Pair, check_pair
 
 __all__ = [
     "Card",
+    "Hooks",
     "Measure",
     "Param",
     "Template",
@@ -214,6 +215,28 @@ MeasureFn = Callable[..., torch.Tensor]
 
 
 @dataclass(frozen=True)
+class Hooks:
+    """The optional hooks a family offers to the generic drivers, next to its measure.
+
+    Each is ``None`` when the family has no such structure (the driver then falls back to its
+    generic path, or refuses with a clear error). The drivers (``simgrad.allpairs``,
+    ``simgrad.streaming``, ``simgrad.analysis.theory``) call them with the template's parsed
+    parameters; their exact signatures are documented where each driver is defined.
+
+    - ``pairwise``: all pairs of many representations from per-representation factors and a
+      pair combine (``sg.pairwise``).
+    - ``streaming``: sufficient statistics accumulated over minibatches and a finish step
+      (``simgrad.streaming``).
+    - ``theory``: a closed form of the score under a principal-component perturbation
+      (``sg.theory``).
+    """
+
+    pairwise: Callable[..., Any] | None = None
+    streaming: Callable[..., Any] | None = None
+    theory: Callable[..., Any] | None = None
+
+
+@dataclass(frozen=True)
 class Template:
     """One family × one output form.
 
@@ -229,6 +252,7 @@ class Template:
     make_card: Callable[[dict], dict]
     suffix_params: tuple[str, ...] = ()
     tail: str = ""
+    hooks: Hooks = field(default_factory=Hooks)
 
     @property
     def form_tokens(self) -> tuple[str, ...]:
