@@ -35,11 +35,13 @@ __all__ = [
     "Template",
     "alias",
     "card",
+    "family_hooks",
     "format_number",
     "lookup",
     "measure",
     "measures",
     "register",
+    "register_hooks",
     "score",
     "short_name",
     "split_name",
@@ -252,7 +254,6 @@ class Template:
     make_card: Callable[[dict], dict]
     suffix_params: tuple[str, ...] = ()
     tail: str = ""
-    hooks: Hooks = field(default_factory=Hooks)
 
     @property
     def form_tokens(self) -> tuple[str, ...]:
@@ -278,6 +279,7 @@ class Template:
 
 
 _TEMPLATES: dict[str, list[Template]] = {}
+_HOOKS: dict[str, Hooks] = {}
 _ALIASES: dict[str, str] = {}
 _CACHE: dict[str, Measure] = {}
 
@@ -287,6 +289,27 @@ def register(template: Template) -> Template:
     _TEMPLATES.setdefault(template.family, []).append(template)
     _CACHE.clear()
     return template
+
+
+def register_hooks(family: str, **hooks: Callable[..., Any]) -> Hooks:
+    """Attach driver hooks (``pairwise=``, ``streaming=``, ``theory=``) to a family.
+
+    Called by the family's module, next to its measure; hooks given earlier are kept unless
+    given again.
+    """
+    unknown = set(hooks) - set(Hooks.__dataclass_fields__)
+    if unknown:
+        raise TypeError(
+            f"unknown hook(s) {sorted(unknown)}; known: {list(Hooks.__dataclass_fields__)}"
+        )
+    current = _HOOKS.get(family, Hooks())
+    _HOOKS[family] = Hooks(**{**current.__dict__, **hooks})
+    return _HOOKS[family]
+
+
+def family_hooks(family: str) -> Hooks:
+    """The hooks a family registered (all ``None`` when it registered none)."""
+    return _HOOKS.get(family, Hooks())
 
 
 def alias(short: str, canonical: str) -> None:
