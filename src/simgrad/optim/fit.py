@@ -29,9 +29,10 @@ import numpy as np
 import torch
 
 from .._array import flatten_time
-from .loop import _InterruptFlag, make_optimizer
+from .interrupt import InterruptFlag
 from .objective import Objective
 from .optimize import reference_tensor
+from .optimizers import make_optimizer
 
 __all__ = ["FitHistory", "fit_model"]
 
@@ -60,6 +61,98 @@ def _default_activity(model: torch.nn.Module, inputs: Any) -> tuple[Any, torch.T
     if isinstance(out, (tuple, list)):
         return out[0], out[-1]
     return out, out
+
+
+def _trainable(
+    model: Any, max_iter: Any, task_weight: float, task_loss: Callable | None
+) -> list[torch.Tensor]:
+    """The parameters to train, after checking the arguments of :func:`fit_model`."""
+    if not isinstance(model, torch.nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}.")
+    params = [p for p in model.parameters() if p.requires_grad]
+    if not params:
+        raise ValueError("model has no parameters that require gradients.")
+    if isinstance(max_iter, bool) or not isinstance(max_iter, (int, np.integer)) or max_iter < 0:
+        raise ValueError(f"max_iter must be a non-negative int, got {max_iter!r}.")
+    if not np.isfinite(task_weight) or task_weight < 0:
+        raise ValueError(f"task_weight must be a non-negative number, got {task_weight!r}.")
+    if task_weight > 0 and task_loss is None:
+        raise ValueError("task_weight > 0 needs a task_loss.")
+    return params
+
+
+@dataclass(frozen=True)
+class _Fit:
+    """What one evaluation of :func:`fit_model` needs besides the model: the reference ``x``
+    (flattened: ``xf``), the objective and the task loss."""
+
+    inputs: Any
+    x: torch.Tensor
+    xf: torch.Tensor
+    n_cond: int | None
+    objective: Objective
+    activity: Callable[[torch.nn.Module, Any], torch.Tensor] | None
+    task_loss: Callable[[Any], torch.Tensor] | None
+    task_weight: float
+
+    @classmethod
+    def of(
+        cls,
+        inputs: Any,
+        x: torch.Tensor,
+        objective: Objective,
+        activity: Callable[[torch.nn.Module, Any], torch.Tensor] | None,
+        task_loss: Callable[[Any], torch.Tensor] | None,
+        task_weight: float,
+    ) -> _Fit:
+        """The evaluation against reference ``x`` (flattened here when 3-D)."""
+        xf = flatten_time(x) if x.ndim == 3 else x
+        n_cond = x.shape[1] if x.ndim == 3 else None
+        return cls(inputs, x, xf, n_cond, objective, activity, task_loss, task_weight)
+
+    def evaluate(self, model: torch.nn.Module, k: int) -> tuple[np.ndarray, torch.Tensor, float]:
+        """The measure values (host, float), the total loss (for the backward) and the task
+        loss (NaN without one) of the model's current activity."""
+        if self.activity is None:
+            output, act = _default_activity(model, self.inputs)
+        else:
+            act, output = self.activity(model, self.inputs), None
+        act = torch.as_tensor(act)
+        x = self.x
+        if tuple(act.shape[:-1]) != tuple(x.shape[:-1]):
+            raise ValueError(
+                f"the model's activity has shape {tuple(act.shape)} but the reference is "
+                f"{tuple(x.shape)}: they must agree on all but the last (units) axis."
+            )
+        af = flatten_time(act) if x.ndim == 3 else act
+        vals = self.objective.values(self.xf, af.to(x.dtype), self.n_cond)
+        obj = self.objective.loss_of(vals)
+        tl = None
+        if self.task_loss is not None and output is not None:
+            tl = self.task_loss(output)
+        elif self.task_loss is not None:
+            tl = self.task_loss(_default_activity(model, self.inputs)[0])
+        w = self.task_weight
+        total = obj + (w * tl if (tl is not None and w > 0) else 0.0)
+        v = vals.detach().cpu().numpy().astype(float)
+        tlv = float(tl.detach()) if tl is not None else float("nan")
+        if not (np.isfinite(v).all() and np.isfinite(float(total.detach()))):
+            raise FloatingPointError(
+                f"fit_model: the score or loss became NaN or infinite at iteration {k}."
+            )
+        return v, total, tlv
+
+
+def _backward_step(opt: Any, params: list[torch.Tensor], total: torch.Tensor, k: int) -> None:
+    """One backward of ``total`` and one optimizer step; refuses non-finite gradients."""
+    opt.zero_grad(set_to_none=True)
+    total.backward()
+    for p in params:
+        if p.grad is not None and not bool(torch.isfinite(p.grad).all()):
+            raise FloatingPointError(
+                f"fit_model: a gradient became NaN or infinite at iteration {k}."
+            )
+    opt.step()
 
 
 def fit_model(
@@ -97,79 +190,29 @@ def fit_model(
     callback : ``callback(iteration, score)``; a true return value stops; ``KeyboardInterrupt``
         (or Ctrl-C) stops and returns the history so far with ``interrupted=True``.
     """
-    if not isinstance(model, torch.nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}.")
-    params = [p for p in model.parameters() if p.requires_grad]
-    if not params:
-        raise ValueError("model has no parameters that require gradients.")
-    if isinstance(max_iter, bool) or not isinstance(max_iter, (int, np.integer)) or max_iter < 0:
-        raise ValueError(f"max_iter must be a non-negative int, got {max_iter!r}.")
-    if not np.isfinite(task_weight) or task_weight < 0:
-        raise ValueError(f"task_weight must be a non-negative number, got {task_weight!r}.")
-    if task_weight > 0 and task_loss is None:
-        raise ValueError("task_weight > 0 needs a task_loss.")
+    params = _trainable(model, max_iter, task_weight, task_loss)
     objective = Objective.resolve(measure, loss=loss)
-    dtype, device = params[0].dtype, params[0].device
-    x = reference_tensor(reference, dtype=dtype, device=device)
-    core = x.ndim
-    n_cond = x.shape[1] if core == 3 else None
-    xf = flatten_time(x) if core == 3 else x
+    x = reference_tensor(reference, dtype=params[0].dtype, device=params[0].device)
+    fit = _Fit.of(inputs, x, objective, activity, task_loss, task_weight)
     dist = (not objective.joint) and objective.measures[0].is_distance
     opt = make_optimizer(optimizer, params, float(lr))
     scores, tls, losses = [], [], []
     converged = interrupted = False
     t0 = time.perf_counter()
     k = 0
-    with _InterruptFlag() as flag:
+    with InterruptFlag() as flag:
         for k in range(int(max_iter) + 1):
-            if activity is None:
-                output, act = _default_activity(model, inputs)
-            else:
-                act, output = activity(model, inputs), None
-            act = torch.as_tensor(act)
-            if tuple(act.shape[:-1]) != tuple(x.shape[:-1]):
-                raise ValueError(
-                    f"the model's activity has shape {tuple(act.shape)} but the reference is "
-                    f"{tuple(x.shape)}: they must agree on all but the last (units) axis."
-                )
-            af = flatten_time(act) if core == 3 else act
-            vals = objective.values(xf, af.to(dtype), n_cond)
-            obj = objective.loss_of(vals)
-            tl = None
-            if task_loss is not None and output is not None:
-                tl = task_loss(output)
-            elif task_loss is not None:
-                tl = task_loss(_default_activity(model, inputs)[0])
-            total = obj + (task_weight * tl if (tl is not None and task_weight > 0) else 0.0)
-            v = vals.detach().cpu().numpy().astype(float)
-            tlv = float(tl.detach()) if tl is not None else float("nan")
-            if not (np.isfinite(v).all() and np.isfinite(float(total.detach()))):
-                raise FloatingPointError(
-                    f"fit_model: the score or loss became NaN or infinite at iteration {k}."
-                )
+            v, total, tlv = fit.evaluate(model, k)
             scores.append(v if objective.joint else float(v[0]))
             tls.append(tlv)
             losses.append(float(total.detach()))
             if target is not None and not objective.joint:
                 converged = scores[-1] <= target if dist else scores[-1] >= target
-            stop = False
-            if callback is not None:
-                try:
-                    stop = bool(callback(k, scores[-1]))
-                except KeyboardInterrupt:
-                    flag.set = True
-            if flag.set:
-                interrupted = True
+            stop = flag.ask(callback, k, scores[-1])
+            interrupted = flag.set
             if converged or stop or interrupted or k == max_iter:
                 break
-            opt.zero_grad(set_to_none=True)
-            total.backward()
-            for p in params:
-                if p.grad is not None and not bool(torch.isfinite(p.grad).all()):
-                    raise FloatingPointError(
-                        f"fit_model: a gradient became NaN or infinite at iteration {k}."
-                    )
-            opt.step()
+            _backward_step(opt, params, total, k)
     dt = time.perf_counter() - t0
     return FitHistory(
         measure=" & ".join(objective.names) if objective.joint else objective.names[0],

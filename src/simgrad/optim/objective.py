@@ -103,9 +103,7 @@ class Objective:
         """The same measures with one row of targets per batch element, ``(B, M)``."""
         t = np.asarray(targets, dtype=np.float64)
         if t.ndim != 2 or t.shape[1] != len(self.measures):
-            raise ValueError(
-                f"targets must be (runs, {len(self.measures)}), got shape {t.shape}."
-            )
+            raise ValueError(f"targets must be (runs, {len(self.measures)}), got shape {t.shape}.")
         return Objective(self.measures, t, self.loss)
 
     def targets_of(self, i: int) -> np.ndarray | None:

@@ -30,16 +30,18 @@ from .loop import run_batch
 from .objective import Objective
 from .trajectory import Trajectory
 
-__all__ = ["initial_candidates", "optimize", "reference_tensor"]
+__all__ = ["check_run_args", "initial_candidates", "optimize", "reference_tensor", "stop_rule"]
 
 
 def reference_tensor(
     reference: Any, *, dtype: torch.dtype, device: Any, name: str = "reference"
 ) -> torch.Tensor:
     """The reference as a tensor: a simgrad Dataset (its ``.data``) or an array, 2-D or 3-D."""
-    data = getattr(reference, "data", reference) if not isinstance(
-        reference, (np.ndarray, torch.Tensor)
-    ) else reference
+    data = (
+        getattr(reference, "data", reference)
+        if not isinstance(reference, (np.ndarray, torch.Tensor))
+        else reference
+    )
     x = as_tensor(data, name, dtype=dtype, device=device)
     if x.ndim not in (2, 3):
         raise ValueError(
@@ -77,7 +79,9 @@ def initial_candidates(
     )
 
 
-def _check_common(lr: Any, max_iter: Any, seed: Any, restarts: Any) -> None:
+def check_run_args(lr: Any, max_iter: Any, seed: Any, restarts: Any) -> None:
+    """Refuse a bad ``lr`` (positive, finite), ``max_iter`` (int ≥ 0), ``seed`` (int ≥ 0) or
+    ``restarts`` (int ≥ 1), the arguments every optimization takes."""
     if isinstance(max_iter, bool) or not isinstance(max_iter, (int, np.integer)) or max_iter < 0:
         raise ValueError(f"max_iter must be a non-negative int, got {max_iter!r}.")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
@@ -86,6 +90,74 @@ def _check_common(lr: Any, max_iter: Any, seed: Any, restarts: Any) -> None:
         raise ValueError(f"restarts must be a positive int, got {restarts!r}.")
     if not isinstance(lr, (int, float, np.floating)) or not np.isfinite(lr) or lr <= 0:
         raise ValueError(f"lr must be a positive finite number, got {lr!r}.")
+
+
+def _check_stopping(target: Any, tol: Any, dtype: Any) -> None:
+    if target is not None and not np.isfinite(float(target)):
+        raise ValueError(f"target must be a finite number or None, got {target!r}.")
+    if tol is not None and (not np.isfinite(float(tol)) or tol < 0):
+        raise ValueError(f"tol must be a non-negative number or None, got {tol!r}.")
+    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+        raise TypeError(f"dtype must be a floating torch dtype, got {dtype!r}.")
+
+
+def _settings(
+    optimizer: Any,
+    lr: float,
+    max_iter: int,
+    target: float | None,
+    tol: float | None,
+    loss: str,
+    init: Any,
+    dtype: torch.dtype,
+    device: torch.device,
+    restarts: int,
+) -> dict:
+    """The arguments of a run as plain values, for :attr:`Trajectory.settings`."""
+    return dict(
+        optimizer=optimizer if isinstance(optimizer, str) else repr(optimizer),
+        lr=float(lr),
+        max_iter=int(max_iter),
+        target=None if target is None else float(target),
+        tol=tol,
+        loss=loss,
+        init=init if isinstance(init, str) else "array",
+        dtype=str(dtype).replace("torch.", ""),
+        device=str(device),
+        restarts=int(restarts),
+    )
+
+
+def stop_rule(
+    objective: Objective, target: float | None, tol: float | None
+) -> Callable[[np.ndarray], np.ndarray]:
+    """``stop(values)``: which runs, given their ``(b, M)`` values, have reached their goal.
+
+    One measure: the score reached ``target`` (a distance: fell to it); joint targets: every
+    ``|m_j − t_j| ≤ tol``. ``None`` never stops.
+
+    >>> stop = stop_rule(Objective.resolve("cka"), 0.9, None)
+    >>> stop(np.array([[0.5], [0.95]])).tolist()
+    [False, True]
+    """
+    if objective.joint:
+        tgt = objective.targets
+
+        def stop(values: np.ndarray) -> np.ndarray:
+            if tol is None:
+                return np.zeros(len(values), dtype=bool)
+            return (np.abs(values - tgt) <= tol).all(1)
+
+        return stop
+    dist = objective.measures[0].is_distance
+
+    def stop(values: np.ndarray) -> np.ndarray:
+        if target is None:
+            return np.zeros(len(values), dtype=bool)
+        v = values[:, 0]
+        return v <= target if dist else v >= target
+
+    return stop
 
 
 def optimize(
@@ -132,45 +204,15 @@ def optimize(
     A :class:`Trajectory` (a list of them when ``restarts > 1``).
     """
     t0 = time.perf_counter()
-    _check_common(lr, max_iter, seed, restarts)
+    check_run_args(lr, max_iter, seed, restarts)
     objective = Objective.resolve(measure, loss=loss)
-    if target is not None and not np.isfinite(float(target)):
-        raise ValueError(f"target must be a finite number or None, got {target!r}.")
-    if tol is not None and (not np.isfinite(float(tol)) or tol < 0):
-        raise ValueError(f"tol must be a non-negative number or None, got {tol!r}.")
-    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
-        raise TypeError(f"dtype must be a floating torch dtype, got {dtype!r}.")
+    _check_stopping(target, tol, dtype)
     x = reference_tensor(reference, dtype=dtype, device=device)
     seeds = [int(seed) + r for r in range(int(restarts))]
     y0 = initial_candidates(init, tuple(x.shape), seeds, dtype=dtype, device=x.device)
-
-    if objective.joint:
-        tgt = objective.targets
-
-        def stop(values: np.ndarray) -> np.ndarray:
-            if tol is None:
-                return np.zeros(len(values), dtype=bool)
-            return (np.abs(values - tgt) <= tol).all(1)
-    else:
-        dist = objective.measures[0].is_distance
-
-        def stop(values: np.ndarray) -> np.ndarray:
-            if target is None:
-                return np.zeros(len(values), dtype=bool)
-            v = values[:, 0]
-            return v <= target if dist else v >= target
-
-    settings = dict(
-        optimizer=optimizer if isinstance(optimizer, str) else repr(optimizer),
-        lr=float(lr),
-        max_iter=int(max_iter),
-        target=None if target is None else float(target),
-        tol=tol,
-        loss=loss,
-        init=init if isinstance(init, str) else "array",
-        dtype=str(dtype).replace("torch.", ""),
-        device=str(x.device),
-        restarts=int(restarts),
+    stop = stop_rule(objective, target, tol)
+    settings = _settings(
+        optimizer, lr, max_iter, target, tol, loss, init, dtype, x.device, restarts
     )
     trajs = run_batch(
         x=x,

@@ -34,7 +34,7 @@ import torch
 
 from .loop import run_batch
 from .objective import LOSSES, Objective, resolve_measure
-from .optimize import _check_common, initial_candidates, reference_tensor
+from .optimize import check_run_args, initial_candidates, reference_tensor
 from .trajectory import Trajectory
 
 __all__ = ["AllowedRegion", "allowed_region", "boundary_targets"]
@@ -121,6 +121,101 @@ def _rank(a: np.ndarray) -> int:
     return int((s > s.max(initial=0.0) * max(a.shape) * np.finfo(float).eps).sum())
 
 
+def _pair_objective(
+    measure_a: Any, measure_b: Any, loss: str, points_per_side: int, targets: Any
+) -> tuple[Objective, np.ndarray]:
+    """The two measures as an objective (targets set per run later) and the boundary
+    targets ``(K, 2)``, checked."""
+    ma = resolve_measure(measure_a, "measure_a")
+    mb = resolve_measure(measure_b, "measure_b")
+    if ma.name == mb.name:
+        raise ValueError(f"measure_a and measure_b are the same measure ({ma.name!r}).")
+    if loss not in LOSSES:
+        raise ValueError(f"loss must be one of {list(LOSSES)}, got {loss!r}.")
+    base = Objective((ma, mb), np.zeros(2), loss)
+    tg = boundary_targets(points_per_side) if targets is None else np.asarray(targets, float)
+    if tg.ndim != 2 or tg.shape[1] != 2 or not np.isfinite(tg).all():
+        raise ValueError(f"targets must be a finite (K, 2) array, got shape {tg.shape}.")
+    return base, tg
+
+
+def _starting_points(
+    variant: str,
+    reference: Any,
+    shape: tuple[int, ...],
+    seed: int,
+    n_runs: int,
+    *,
+    dtype: torch.dtype,
+    device: Any,
+) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
+    """``(x, x0, y0)``: the reference (for ``"free"``: the first X_0), the ``(n_runs, *shape)``
+    starting references (``None`` for ``"fixed"``) and the starting candidates, every run
+    from the same seeded Y_0 (X_0 ~ N(0, 1) from seed ``seed + 1_000_003`` unless given)."""
+    if variant == "fixed":
+        if reference is None:
+            raise ValueError("reference is required for the 'fixed' variant.")
+        x = reference_tensor(reference, dtype=dtype, device=device)
+        x0 = None
+        shp = tuple(x.shape)
+    else:
+        if reference is None or (
+            isinstance(reference, tuple) and all(isinstance(s, int) for s in reference)
+        ):
+            shp = tuple(reference) if reference is not None else tuple(shape)
+            x0 = initial_candidates("gaussian", shp, [seed + 1_000_003], dtype=dtype, device=device)
+        else:
+            xr = reference_tensor(reference, dtype=dtype, device=device)
+            shp = tuple(xr.shape)
+            x0 = xr.unsqueeze(0)
+        x0 = x0.expand(n_runs, *shp).clone()
+        x = x0[0]
+    y0 = initial_candidates("gaussian", shp, [seed], dtype=dtype, device=x.device)
+    y0 = y0.expand(n_runs, *shp).clone()
+    return x, x0, y0
+
+
+def _region(
+    names: list[str],
+    variant: str,
+    tg: np.ndarray,
+    slope_tg: np.ndarray,
+    trajs: list[Trajectory],
+    x: torch.Tensor,
+    t0: float,
+) -> AllowedRegion:
+    """The :class:`AllowedRegion` of the runs ``trajs`` (the boundary runs first, then the
+    slope runs): reached pairs, polygon, ranks of the final X and Y, slopes to (1, 1)."""
+    k = len(tg)
+    reached = np.stack([np.asarray(t.scores[-1], dtype=float) for t in trajs])
+    ref_np = x.detach().cpu().numpy()
+    ranks = np.array(
+        [
+            [_rank(t.final_reference if t.final_reference is not None else ref_np), _rank(t.final)]
+            for t in trajs[:k]
+        ]
+    )
+    sr = reached[k:]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sl = (1 - sr[:, 1]) / (1 - sr[:, 0]) if len(sr) else np.empty(0)
+    return AllowedRegion(
+        measures=tuple(names),  # type: ignore[arg-type]
+        variant=variant,
+        targets=tg,
+        reached=reached[:k],
+        polygon=np.concatenate([reached[:k], reached[:1]]),
+        trajectories=trajs[:k],
+        slope_targets=slope_tg,
+        slope_reached=sr,
+        slopes=np.asarray(sl, dtype=float),
+        ranks=ranks,
+        timings={
+            "total": time.perf_counter() - t0,
+            **{f"loop_{key}": val for key, val in trajs[0].timings.items()},
+        },
+    )
+
+
 def allowed_region(
     reference: Any,
     measure_a: Any,
@@ -164,75 +259,29 @@ def allowed_region(
     if v is None:
         raise ValueError(f"variant must be 'fixed' (A) or 'free' (B), got {variant!r}.")
     lr = (0.1 if v == "fixed" else 0.01) if lr is None else lr
-    _check_common(lr, max_iter, seed, 1)
-    ma = resolve_measure(measure_a, "measure_a")
-    mb = resolve_measure(measure_b, "measure_b")
-    if ma.name == mb.name:
-        raise ValueError(f"measure_a and measure_b are the same measure ({ma.name!r}).")
-    if loss not in LOSSES:
-        raise ValueError(f"loss must be one of {list(LOSSES)}, got {loss!r}.")
-    base = Objective((ma, mb), np.zeros(2), loss)
-    tg = boundary_targets(points_per_side) if targets is None else np.asarray(targets, float)
-    if tg.ndim != 2 or tg.shape[1] != 2 or not np.isfinite(tg).all():
-        raise ValueError(f"targets must be a finite (K, 2) array, got shape {tg.shape}.")
+    check_run_args(lr, max_iter, seed, 1)
+    base, tg = _pair_objective(measure_a, measure_b, loss, points_per_side, targets)
     slope_tg = np.array([[0.95, 0.0], [0.0, 0.95]]) if slopes else np.empty((0, 2))
     all_tg = np.concatenate([tg, slope_tg])
     objective = base.with_targets(all_tg)
     n_runs = len(all_tg)
-
-    if v == "fixed":
-        if reference is None:
-            raise ValueError("reference is required for the 'fixed' variant.")
-        x = reference_tensor(reference, dtype=dtype, device=device)
-        x0 = None
-        shp = tuple(x.shape)
-    else:
-        if reference is None or (
-            isinstance(reference, tuple) and all(isinstance(s, int) for s in reference)
-        ):
-            shp = tuple(reference) if reference is not None else tuple(shape)
-            x0 = initial_candidates("gaussian", shp, [seed + 1_000_003], dtype=dtype, device=device)
-        else:
-            xr = reference_tensor(reference, dtype=dtype, device=device)
-            shp = tuple(xr.shape)
-            x0 = xr.unsqueeze(0)
-        x0 = x0.expand(n_runs, *shp).clone()
-        x = x0[0]
-    y0 = initial_candidates("gaussian", shp, [seed], dtype=dtype, device=x.device)
-    y0 = y0.expand(n_runs, *shp).clone()
+    x, x0, y0 = _starting_points(v, reference, shape, seed, n_runs, dtype=dtype, device=device)
 
     def stop(values: np.ndarray) -> np.ndarray:
         return np.zeros(len(values), dtype=bool)
 
     settings = dict(variant=v, lr=float(lr), max_iter=int(max_iter), loss=loss, seed=seed)
     trajs = run_batch(
-        x=x, y0=y0, objective=objective, stop=stop, optimizer=optimizer, lr=float(lr),
-        max_iter=int(max_iter), record=[0] if record is None else record,
-        seeds=[seed] * n_runs, x0=x0, settings=settings,
+        x=x,
+        y0=y0,
+        objective=objective,
+        stop=stop,
+        optimizer=optimizer,
+        lr=float(lr),
+        max_iter=int(max_iter),
+        record=[0] if record is None else record,
+        seeds=[seed] * n_runs,
+        x0=x0,
+        settings=settings,
     )
-    reached = np.stack([np.asarray(t.scores[-1], dtype=float) for t in trajs])
-    k = len(tg)
-    ref_np = x.detach().cpu().numpy()
-    ranks = np.array([
-        [_rank(t.final_reference if t.final_reference is not None else ref_np), _rank(t.final)]
-        for t in trajs[:k]
-    ])
-    sr = reached[k:]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        sl = (1 - sr[:, 1]) / (1 - sr[:, 0]) if len(sr) else np.empty(0)
-    poly = np.concatenate([reached[:k], reached[:1]])
-    return AllowedRegion(
-        measures=tuple(base.names),  # type: ignore[arg-type]
-        variant=v,
-        targets=tg,
-        reached=reached[:k],
-        polygon=poly,
-        trajectories=trajs[:k],
-        slope_targets=slope_tg,
-        slope_reached=sr,
-        slopes=np.asarray(sl, dtype=float),
-        ranks=ranks,
-        timings={"total": time.perf_counter() - t0, **{
-            f"loop_{key}": val for key, val in trajs[0].timings.items()
-        }},
-    )
+    return _region(base.names, v, tg, slope_tg, trajs, x, t0)

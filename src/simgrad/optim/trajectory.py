@@ -82,10 +82,6 @@ class Trajectory:
         last = self.scores[-1]
         return float(last) if np.ndim(last) == 0 else np.asarray(last)
 
-    @property
-    def is_joint(self) -> bool:
-        return self.scores.ndim == 2
-
     def save(self, path: str | os.PathLike) -> Path:
         """Write to ``path`` (``.npz``, no pickle) atomically: a temporary file, then
         ``os.replace``, so an interrupted save never leaves a half-written file.
@@ -101,7 +97,8 @@ class Trajectory:
         meta = {
             "measure": self.measure,
             "measures": list(self.measures),
-            "is_distance": self.is_distance if isinstance(self.is_distance, bool)
+            "is_distance": self.is_distance
+            if isinstance(self.is_distance, bool)
             else list(self.is_distance),
             "seed": int(self.seed),
             "converged": bool(self.converged),
@@ -155,8 +152,10 @@ class Trajectory:
             )
 
     def __repr__(self) -> str:
-        status = "interrupted" if self.interrupted else (
-            "converged" if self.converged else "not converged"
+        status = (
+            "interrupted"
+            if self.interrupted
+            else ("converged" if self.converged else "not converged")
         )
         fs = self.final_score
         fs_txt = f"{fs:.4f}" if np.ndim(fs) == 0 else np.array2string(np.asarray(fs), precision=4)
