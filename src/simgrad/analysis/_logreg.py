@@ -67,15 +67,23 @@ def _probs(logits: torch.Tensor, binary: bool) -> torch.Tensor:
 
 
 def _objective(
-    F1: torch.Tensor, theta: torch.Tensor, Y: torch.Tensor, w: torch.Tensor, pen: torch.Tensor,
+    F1: torch.Tensor,
+    theta: torch.Tensor,
+    Y: torch.Tensor,
+    w: torch.Tensor,
+    pen: torch.Tensor,
     binary: bool,
 ) -> torch.Tensor:
     return _objective_logits(F1 @ theta, theta, Y, w, pen, binary)
 
 
 def _objective_logits(
-    logits: torch.Tensor, theta: torch.Tensor, Y: torch.Tensor, w: torch.Tensor,
-    pen: torch.Tensor, binary: bool,
+    logits: torch.Tensor,
+    theta: torch.Tensor,
+    Y: torch.Tensor,
+    w: torch.Tensor,
+    pen: torch.Tensor,
+    binary: bool,
 ) -> torch.Tensor:
     if binary:
         nll = torch.nn.functional.softplus(logits) - Y * logits
@@ -204,8 +212,11 @@ def centered_fold_grams(
     nw = wv.sum(-1).clamp_min(1.0)  # (F,)
     # mean weights per sample and fold: m = G @ Wm gives m_s = x_s·μ_f for every s, f
     Wm = G.new_zeros(G.shape[-1], nF)
-    Wm.index_put_((tr_idx, torch.arange(nF, device=G.device)[:, None].expand_as(tr_idx)),
-                  wv / nw[:, None], accumulate=True)
+    Wm.index_put_(
+        (tr_idx, torch.arange(nF, device=G.device)[:, None].expand_as(tr_idx)),
+        wv / nw[:, None],
+        accumulate=True,
+    )
     m_all = (G @ Wm).transpose(1, 2)  # (P, F, S)
     f_ar = torch.arange(nF, device=G.device)[:, None]
     m_tr = m_all[:, f_ar, tr_idx]  # (P, F, n)
@@ -262,8 +273,9 @@ def fit_predict_kernel(
     steps = K.new_tensor([16.0, 8.0, 4.0, 2.0, 1.0, 0.5, 0.25, 0.1, 0.03, 0.01, 1e-3])
     g0 = None
 
-    def objective(z: torch.Tensor, alpha: torch.Tensor, u: torch.Tensor, y: torch.Tensor,
-                  w: torch.Tensor) -> torch.Tensor:
+    def objective(
+        z: torch.Tensor, alpha: torch.Tensor, u: torch.Tensor, y: torch.Tensor, w: torch.Tensor
+    ) -> torch.Tensor:
         nll = torch.nn.functional.softplus(z) - y * z
         return (w * nll).sum(-1) + 0.5 / C * (alpha * u).sum(-1)
 
@@ -291,8 +303,9 @@ def fit_predict_kernel(
         V = torch.linalg.solve(A, rhs)  # (b, n, 2)
         v0, v1 = V[..., 0], V[..., 1]
         den = (D * v1).sum(-1)
-        dc = torch.where(den.abs() > 0, -(gsum + (D * v0).sum(-1)) / den.clamp_min(1e-300),
-                         torch.zeros_like(den))
+        dc = torch.where(
+            den.abs() > 0, -(gsum + (D * v0).sum(-1)) / den.clamp_min(1e-300), torch.zeros_like(den)
+        )
         v = v0 + v1 * dc[:, None]
         vmax = v.abs().amax(-1)
         small = vmax <= tol  # the full step moves no training logit by > tol

@@ -139,9 +139,7 @@ class PCCapture:
         return np.array([c is not None for c in self.capture_score])
 
 
-def pc_capture(
-    reference: Any, iterates: Any, scores: Any, n_pcs: int | None = None
-) -> PCCapture:
+def pc_capture(reference: Any, iterates: Any, scores: Any, n_pcs: int | None = None) -> PCCapture:
     """R² of every reference PC along the iterates and the score at which each is captured.
 
     ``scores`` ``(k,)`` are the recorded scores of the iterates (iteration order).

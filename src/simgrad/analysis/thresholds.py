@@ -58,7 +58,5 @@ def first_crossings(scores: Any, values: Any, targets: Any) -> list[float | None
     v = np.asarray(values, dtype=np.float64)
     tg = np.asarray(targets, dtype=np.float64)
     if v.ndim != 2 or tg.ndim != 1 or v.shape[1] != tg.size:
-        raise ValueError(
-            f"values must be (k, m) and targets (m,), got {v.shape} and {tg.shape}."
-        )
+        raise ValueError(f"values must be (k, m) and targets (m,), got {v.shape} and {tg.shape}.")
     return [first_crossing(scores, v[:, i], tg[i]) for i in range(tg.size)]

@@ -220,4 +220,3 @@ class Dataset:
             Path(tmp).unlink(missing_ok=True)
             raise
         return path
-

@@ -28,8 +28,9 @@ def data_dir(path: str | os.PathLike | None = None) -> Path:
     return Path(pooch.os_cache("simgrad"))
 
 
-def find_file(folder: str, filename: str, dataset: str, root: str | os.PathLike | None = None,
-              hint: str = "") -> Path:
+def find_file(
+    folder: str, filename: str, dataset: str, root: str | os.PathLike | None = None, hint: str = ""
+) -> Path:
     """``data_dir(root)/folder/filename``, or a FileNotFoundError explaining where to put it."""
     base = data_dir(root)
     path = base / folder / filename

@@ -29,10 +29,31 @@ from .dataset import META_FIELDS, Dataset
 __all__ = ["from_file", "from_nwb", "from_xarray"]
 
 _TIME_DIMS = ("time", "time_bin", "times", "t")
-_COND_DIMS = ("condition", "conditions", "stimulus", "stimuli", "presentation", "sample",
-              "samples", "trial", "trials", "image", "images")
-_UNIT_DIMS = ("unit", "units", "neuron", "neurons", "neuroid", "neuroids", "channel",
-              "channels", "feature", "features")
+_COND_DIMS = (
+    "condition",
+    "conditions",
+    "stimulus",
+    "stimuli",
+    "presentation",
+    "sample",
+    "samples",
+    "trial",
+    "trials",
+    "image",
+    "images",
+)
+_UNIT_DIMS = (
+    "unit",
+    "units",
+    "neuron",
+    "neurons",
+    "neuroid",
+    "neuroids",
+    "channel",
+    "channels",
+    "feature",
+    "features",
+)
 
 
 class FileFormatError(ValueError):
@@ -91,9 +112,9 @@ def _split_arrays(path: Path, arrays: dict[str, np.ndarray]) -> tuple[dict, Any,
     labels, meta = {}, {}
     for key, value in arrays.items():
         if key.startswith("label_"):
-            labels[key[len("label_"):]] = value
+            labels[key[len("label_") :]] = value
         elif key.startswith("meta_"):
-            meta[key[len("meta_"):]] = str(np.asarray(value).squeeze())
+            meta[key[len("meta_") :]] = str(np.asarray(value).squeeze())
     return labels, arrays.get("time"), meta
 
 
@@ -239,6 +260,35 @@ def from_xarray(da: Any, *, name: str | None = None, source: str = "", **meta: A
         raise type(exc)(f"{where}: {exc}") from None
 
 
+def _read_nwb(reader: Any, path: Path, align: str) -> tuple[Any, list[np.ndarray], str]:
+    """The trials table (a DataFrame), every unit's sorted spike times and the session
+    description of an NWB file, read with ``reader`` (pynwb's ``NWBHDF5IO``)."""
+    try:
+        io = reader(str(path), "r")
+        nwb = io.read()
+    except Exception as exc:
+        raise FileFormatError(f"{path}: not a readable NWB file ({exc}).") from None
+    try:
+        if nwb.units is None or len(nwb.units) == 0:
+            raise FileFormatError(f"{path}: the NWB file has no units table (spike times).")
+        if nwb.trials is None or len(nwb.trials) == 0:
+            raise FileFormatError(f"{path}: the NWB file has no trials table.")
+        trials = nwb.trials.to_dataframe()
+        if align not in trials.columns:
+            raise FileFormatError(
+                f"{path}: align column {align!r} not in the trials table "
+                f"(columns: {list(trials.columns)})."
+            )
+        description = str(getattr(nwb, "session_description", "") or "")
+        spikes = [
+            np.sort(np.asarray(nwb.units["spike_times"][i], dtype=float))
+            for i in range(len(nwb.units))
+        ]
+    finally:
+        io.close()
+    return trials, spikes, description
+
+
 def from_nwb(
     path: str | os.PathLike,
     *,
@@ -274,43 +324,29 @@ def from_nwb(
     n_bins = int(np.floor((hi - lo) / width + 1e-9))
     if n_bins < 1:
         raise ValueError(f"{path}: window {window} is shorter than one {bin_ms} ms bin.")
-    try:
-        io = NWBHDF5IO(str(path), "r")
-        nwb = io.read()
-    except Exception as exc:
-        raise FileFormatError(f"{path}: not a readable NWB file ({exc}).") from None
-    try:
-        if nwb.units is None or len(nwb.units) == 0:
-            raise FileFormatError(f"{path}: the NWB file has no units table (spike times).")
-        if nwb.trials is None or len(nwb.trials) == 0:
-            raise FileFormatError(f"{path}: the NWB file has no trials table.")
-        trials = nwb.trials.to_dataframe()
-        if align not in trials.columns:
-            raise FileFormatError(
-                f"{path}: align column {align!r} not in the trials table "
-                f"(columns: {list(trials.columns)})."
-            )
-        spikes = [np.sort(np.asarray(nwb.units["spike_times"][i], dtype=float))
-                  for i in range(len(nwb.units))]
-    finally:
-        io.close()
+    trials, spikes, description = _read_nwb(NWBHDF5IO, path, align)
     if conditions is None:
         skip = {"start_time", "stop_time", align, "tags", "timeseries"}
-        conditions = [c for c in trials.columns if c not in skip
-                      and trials[c].map(np.isscalar).all()]
+        conditions = [
+            c for c in trials.columns if c not in skip and trials[c].map(np.isscalar).all()
+        ]
     missing = [c for c in conditions if c not in trials.columns]
     if missing:
         raise FileFormatError(f"{path}: condition column(s) {missing} not in the trials table.")
     t0 = trials[align].to_numpy(dtype=float)[:, None] + lo
     edges = t0 + width * np.arange(n_bins + 1)[None, :]  # (trials, bins+1)
-    counts = np.stack([np.diff(np.searchsorted(s, edges, side="left"), axis=1) for s in spikes],
-                      axis=-1)  # (trials, bins, units)
+    counts = np.stack(
+        [np.diff(np.searchsorted(s, edges, side="left"), axis=1) for s in spikes], axis=-1
+    )  # (trials, bins, units)
     rates = counts.transpose(1, 0, 2) / width  # (time, trials, units)
     labels = {c: trials[c].to_numpy() for c in conditions}
     labels = {c: (v.astype(str) if v.dtype == object else v) for c, v in labels.items()}
     time_ms = 1000.0 * (lo + width * (np.arange(n_bins) + 0.5))
-    meta = {"units": "spikes/s", "name": path.stem,
-            "description": str(getattr(nwb, "session_description", "") or "")}
+    meta = {
+        "units": "spikes/s",
+        "name": path.stem,
+        "description": description,
+    }
     ds = _build(path, rates, labels, time_ms, meta)
     if average:
         if not conditions:

@@ -38,9 +38,7 @@ __all__ = [
 
 PathLike = str | os.PathLike | None
 
-MANTE2013_URL = (
-    "https://www.ini.uzh.ch/dam/jcr:ca4213cf-1692-4c3d-8aeb-d4c5081d2fd1/PFC%20data.zip"
-)
+MANTE2013_URL = "https://www.ini.uzh.ch/dam/jcr:ca4213cf-1692-4c3d-8aeb-d4c5081d2fd1/PFC%20data.zip"
 #: Unknown: the archive could not be downloaded where this code was written. ``None`` makes
 #: pooch skip verification (it logs the hash it computed); pin it here once known.
 MANTE2013_SHA256: str | None = None
@@ -85,9 +83,7 @@ def _read_mante_unit(path: Path) -> tuple[np.ndarray, np.ndarray, dict[str, np.n
     n = response.shape[0]
     for k, v in task.items():
         if v.shape[0] < n:
-            raise ValueError(
-                f"{path}: task_variable.{k} has {v.shape[0]} entries for {n} trials."
-            )
+            raise ValueError(f"{path}: task_variable.{k} has {v.shape[0]} entries for {n} trials.")
         task[k] = v[:n]
     if response.shape[1] != time.shape[0]:
         raise ValueError(
@@ -96,8 +92,9 @@ def _read_mante_unit(path: Path) -> tuple[np.ndarray, np.ndarray, dict[str, np.n
     return response, time, task
 
 
-def parse_mante_units(files: list[Path]) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray,
-                                                   list[str]]:
+def parse_mante_units(
+    files: list[Path],
+) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray, list[str]]:
     """Condition averages of correct trials from Mante et al. per-unit ``.mat`` files.
 
     For every unit: keep correct trials, group them by (context, motion coherence
@@ -190,8 +187,14 @@ def load_mante2013(
         import pooch
 
         try:
-            fetch(url, known_hash, "mante2013", "PFC data.zip", root=data_dir,
-                  processor=pooch.Unzip(extract_dir="."))
+            fetch(
+                url,
+                known_hash,
+                "mante2013",
+                "PFC data.zip",
+                root=data_dir,
+                processor=pooch.Unzip(extract_dir="."),
+            )
         except ValueError:
             raise
         except Exception as exc:
@@ -205,13 +208,18 @@ def load_mante2013(
     files = _unit_files(unit_dir)
     data, labels, time_ms, names = parse_mante_units(files)
     ds = Dataset(
-        data, labels, name="mante2013", units="spikes/s", time=time_ms, area="PFC (FEF/arcuate)",
+        data,
+        labels,
+        name="mante2013",
+        units="spikes/s",
+        time=time_ms,
+        area="PFC (FEF/arcuate)",
         task="context-dependent integration of motion or colour (2 x 6 x 6 conditions)",
         citation="Mante V, Sussillo D, Shenoy KV, Newsome WT (2013) Context-dependent "
         "computation by recurrent dynamics in prefrontal cortex. Nature 503:78-84.",
         license="public download from the authors (INI Zurich); terms not stated",
-        source=url, description=f"Monkey {subject}: {data.shape[-1]} units, correct-trial "
-        "condition averages.",
+        source=url,
+        description=f"Monkey {subject}: {data.shape[-1]} units, correct-trial condition averages.",
         extra={"units": names},
     )
     if cache:
@@ -256,7 +264,7 @@ def _flatten_spike_cells(value: Any) -> list[np.ndarray]:
     out: list[np.ndarray] = []
     is_cell = isinstance(value, np.ndarray) and value.dtype == object
     if isinstance(value, (list, tuple)) or is_cell:
-        for v in (value.ravel() if isinstance(value, np.ndarray) else value):
+        for v in value.ravel() if isinstance(value, np.ndarray) else value:
             out.extend(_flatten_spike_cells(v))
         return out
     arr = np.asarray(value, dtype=float).ravel()
@@ -292,8 +300,10 @@ def read_hatsopoulos_mat(path: str | os.PathLike) -> tuple[list[np.ndarray], lis
     except (OSError, ValueError) as exc:
         raise ValueError(f"{path}: cannot read the reach file ({exc}).") from None
     units = _flatten_spike_cells(spikes)
-    onset_list = [np.asarray(o, dtype=float).ravel() for o in
-                  (onsets.ravel() if isinstance(onsets, np.ndarray) else onsets)]
+    onset_list = [
+        np.asarray(o, dtype=float).ravel()
+        for o in (onsets.ravel() if isinstance(onsets, np.ndarray) else onsets)
+    ]
     if not units:
         raise ValueError(f"{path}: 'spikes' holds no spike times.")
     if len(onset_list) != 8:
@@ -301,13 +311,15 @@ def read_hatsopoulos_mat(path: str | os.PathLike) -> tuple[list[np.ndarray], lis
     return units, onset_list
 
 
-def bin_trials(units: list[np.ndarray], onsets: np.ndarray, window_ms: tuple[float, float],
-               bin_ms: float) -> np.ndarray:
+def bin_trials(
+    units: list[np.ndarray], onsets: np.ndarray, window_ms: tuple[float, float], bin_ms: float
+) -> np.ndarray:
     """Spike counts ``(time, trials, units)`` in bins ``[onset + window[0] + k·bin, +bin)`` ms."""
     lo, hi = window_ms
     n_bins = int(round((hi - lo) / bin_ms))
-    edges = (np.asarray(onsets, float)[:, None] * 1000.0 + lo
-             + bin_ms * np.arange(n_bins + 1)[None, :])  # ms
+    edges = (
+        np.asarray(onsets, float)[:, None] * 1000.0 + lo + bin_ms * np.arange(n_bins + 1)[None, :]
+    )  # ms
     out = np.empty((n_bins, len(onsets), len(units)))
     for u, s in enumerate(units):
         out[:, :, u] = np.diff(np.searchsorted(s * 1000.0, edges, side="left"), axis=1).T
@@ -356,13 +368,17 @@ def load_hatsopoulos2007(
         counts = gaussian_filter1d(counts, smooth_ms / bin_ms, axis=0, mode="reflect")
     n_bins = counts.shape[0]
     return Dataset(
-        counts, {"target": target}, name="hatsopoulos2007",
+        counts,
+        {"target": target},
+        name="hatsopoulos2007",
         units=f"spikes per {bin_ms:g} ms bin" + (" (smoothed)" if smooth_ms else ""),
-        time=window[0] + bin_ms * (np.arange(n_bins) + 0.5), area="M1",
+        time=window[0] + bin_ms * (np.arange(n_bins) + 0.5),
+        area="M1",
         task="center-out reaching to 8 targets; aligned to movement onset",
         citation="Hatsopoulos NG, Xu Q, Amit Y (2007) J Neurosci 27:5105; Suresh AK et al. "
         "(2020) eLife 9:e58848; Dryad doi:10.5061/dryad.xsj3tx9cm.",
-        license="CC0 (Dryad)", source=str(path),
+        license="CC0 (Dryad)",
+        source=str(path),
         description=f"{counts.shape[1]} single trials x {counts.shape[2]} units.",
     )
 
@@ -424,8 +440,12 @@ def load_majajhong2015(region: str = "IT") -> Dataset:
     names = _coord(assembly, "category_name", where)[first].astype(str)
     cats, codes = np.unique(names, return_inverse=True)
     return Dataset(
-        means.mean(axis=-1), {"category": codes}, name="majajhong2015", units="a.u. (Brain-Score)",
-        area=region, task="passive viewing of object images (8 categories)",
+        means.mean(axis=-1),
+        {"category": codes},
+        name="majajhong2015",
+        units="a.u. (Brain-Score)",
+        area=region,
+        task="passive viewing of object images (8 categories)",
         citation="Majaj NJ, Hong H, Solomon EA, DiCarlo JJ (2015) J Neurosci 35:13402.",
         license="Brain-Score public data (see brainscore_vision)",
         source="brainscore_vision.load_dataset('MajajHong2015.public')",
@@ -453,11 +473,15 @@ def load_freemanziemba2013(time_bin_samples: int = 150) -> Dataset:
     kinds = _coord(assembly, "texture_type", where)[first].astype(str)
     cats, codes = np.unique(kinds, return_inverse=True)
     return Dataset(
-        binned.transpose(2, 0, 1), {"texture_type": codes}, name="freemanziemba2013",
-        units="a.u. (Brain-Score)", area="V1+V2",
+        binned.transpose(2, 0, 1),
+        {"texture_type": codes},
+        name="freemanziemba2013",
+        units="a.u. (Brain-Score)",
+        area="V1+V2",
         task="passive viewing of naturalistic textures and spectrally matched noise",
         citation="Freeman J, Ziemba CM, Heeger DJ, Simoncelli EP, Movshon JA (2013) Nat "
-        "Neurosci 16:974.", license="Brain-Score public data (see brainscore_vision)",
+        "Neurosci 16:974.",
+        license="Brain-Score public data (see brainscore_vision)",
         source="brainscore_vision.load_dataset('FreemanZiemba2013.public')",
         description="Repetition-averaged responses, time averaged into bins.",
         extra={"categories": {"texture_type": [str(c) for c in cats]}},

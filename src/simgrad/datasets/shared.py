@@ -194,8 +194,10 @@ def load_zhang_desimone2011_it(
             avg = z["cond_avg_rate_hz"][:, :, keep, :].astype(np.float64)  # obj, pos, t, n
             data = avg.reshape(21, avg.shape[2], avg.shape[3]).transpose(1, 0, 2)
             c = np.arange(21)
-    kind = f"{trials_per_condition} pseudo-trials per condition" if mode == "trials" else (
-        "condition averages"
+    kind = (
+        f"{trials_per_condition} pseudo-trials per condition"
+        if mode == "trials"
+        else "condition averages"
     )
     ds = Dataset(
         data,
@@ -209,8 +211,11 @@ def load_zhang_desimone2011_it(
         license="GPL-3 (NeuroDecodeR package); no separate data license",
         source=str(path),
         description=f"132 IT neurons (pseudo-population), 21 object x position conditions, {kind}.",
-        extra={"categories": {"object": objects, "position": positions}, "mode": mode,
-               "seed": seed if mode == "trials" else None},
+        extra={
+            "categories": {"object": objects, "position": positions},
+            "mode": mode,
+            "seed": seed if mode == "trials" else None,
+        },
     )
     return rebin(ds, factor) if factor > 1 else ds
 
@@ -253,8 +258,10 @@ def load_park2025_pfc(
             avg = z["cond_avg_rate_hz"][..., keep].astype(np.float64)  # unit, dir, task, t
             data = avg.transpose(3, 2, 1, 0).reshape(int(keep.sum()), 4, avg.shape[0])
             c = np.arange(4)
-    kind = f"{trials_per_condition} pseudo-trials per condition" if mode == "trials" else (
-        "condition averages"
+    kind = (
+        f"{trials_per_condition} pseudo-trials per condition"
+        if mode == "trials"
+        else "condition averages"
     )
     ds = Dataset(
         data,
@@ -268,7 +275,10 @@ def load_park2025_pfc(
         license="none stated in the source repository (posted to reproduce the figures)",
         source=str(path),
         description=f"319 PFC memory cells (pseudo-population), context x direction, {kind}.",
-        extra={"categories": {"context": ["no-look", "look"], "direction": ["null", "preferred"]},
-               "mode": mode, "seed": seed if mode == "trials" else None},
+        extra={
+            "categories": {"context": ["no-look", "look"], "direction": ["null", "preferred"]},
+            "mode": mode,
+            "seed": seed if mode == "trials" else None,
+        },
     )
     return rebin(ds, factor) if factor > 1 else ds

@@ -84,37 +84,11 @@ def context(
     rng = np.random.default_rng(seed)
     conds = np.array(list(itertools.product((-1, 1), MOTION_COHERENCES, COLOUR_COHERENCES)))
     ctx, mot, col = conds[:, 0], conds[:, 1], conds[:, 2]
-    m, q = mot / 0.5, col / 0.5
+    evidence = np.where(ctx < 0, mot / 0.5, col / 0.5)
     C, T = len(conds), n_time
-    tau = np.linspace(0, 1, T)[:, None]  # (T, 1)
-    g = 1 - np.exp(-tau / 0.15)
-    evidence = np.where(ctx < 0, m, q)
-    task = np.stack(
-        [
-            np.tanh(3 * evidence * tau),
-            np.broadcast_to(ctx, (T, C)),
-            m * g,
-            q * g,
-            ctx * m * g,
-            ctx * q * g,
-            np.broadcast_to(tau, (T, C)),
-            np.broadcast_to(np.sin(np.pi * tau), (T, C)),
-        ],
-        axis=-1,
-    ).reshape(T * C, 8)
-    weights = np.array([3.0, 2.5, 2.0, 2.0, 1.0, 1.0, 1.5, 1.0])
-    n_extra = n_units - 8
-    # smooth random time courses: white noise convolved over time with a Gaussian kernel
-    kern = np.exp(-0.5 * (np.subtract.outer(np.arange(T), np.arange(T)) / 2.0) ** 2)
-    extra = np.einsum("st,tce->sce", kern, rng.normal(size=(T, C, n_extra))).reshape(T * C, -1)
-    extra_w = 0.8 * np.arange(1, n_extra + 1) ** -0.5
-    Z = np.concatenate([_standardize(task) * weights, _standardize(extra) * extra_w], axis=1)
-    X = Z @ _random_orthogonal(rng, n_units)
-    X -= X.mean(axis=0)
-    U, _, Vt = np.linalg.svd(X, full_matrices=False)
-    s = np.arange(1, len(Vt) + 1) ** (-alpha / 2)
-    X = (U * s) @ Vt
-    X /= X.std()
+    task = _context_task_latents(ctx, mot / 0.5, col / 0.5, T)
+    extra = _smooth_latents(rng, T, C, n_units - 8)
+    X = _power_law_mixture(task, extra, rng, n_units, alpha)
     base = baseline_hz * np.exp(0.5 * rng.normal(size=n_units))
     r = base + modulation_hz * X
     rates = 2.0 * np.logaddexp(0.0, r / 2.0)
@@ -141,6 +115,54 @@ def context(
         description="Simulated mixed-selectivity population with a power-law PCA spectrum.",
         extra={"seed": seed, "alpha": alpha},
     )
+
+
+def _context_task_latents(ctx: np.ndarray, m: np.ndarray, q: np.ndarray, T: int) -> np.ndarray:
+    """The 8 task latents of :func:`context`, ``(T·C, 8)`` time-major: choice axis
+    ``tanh(3·e·τ)``, context, motion ``m·g``, colour ``q·g``, the context-gated inputs, ``τ``
+    and ``sin(πτ)`` (``g(τ) = 1 − exp(−τ/0.15)``, ``e`` the relevant normalized coherence)."""
+    C = len(ctx)
+    tau = np.linspace(0, 1, T)[:, None]  # (T, 1)
+    g = 1 - np.exp(-tau / 0.15)
+    evidence = np.where(ctx < 0, m, q)
+    return np.stack(
+        [
+            np.tanh(3 * evidence * tau),
+            np.broadcast_to(ctx, (T, C)),
+            m * g,
+            q * g,
+            ctx * m * g,
+            ctx * q * g,
+            np.broadcast_to(tau, (T, C)),
+            np.broadcast_to(np.sin(np.pi * tau), (T, C)),
+        ],
+        axis=-1,
+    ).reshape(T * C, 8)
+
+
+def _smooth_latents(rng: np.random.Generator, T: int, C: int, n: int) -> np.ndarray:
+    """``n`` random smooth time courses per condition, ``(T·C, n)``: white noise convolved over
+    time with a Gaussian kernel (width 2 bins)."""
+    kern = np.exp(-0.5 * (np.subtract.outer(np.arange(T), np.arange(T)) / 2.0) ** 2)
+    return np.einsum("st,tce->sce", kern, rng.normal(size=(T, C, n))).reshape(T * C, -1)
+
+
+def _power_law_mixture(
+    task: np.ndarray, extra: np.ndarray, rng: np.random.Generator, n_units: int, alpha: float
+) -> np.ndarray:
+    """Standardized, weighted latents (task first, extra with power ``0.8·i^(−1/2)``) mixed
+    by a random rotation, centred, given the spectrum ``s_i ∝ i^(−alpha/2)`` and scaled to
+    unit overall standard deviation: ``(T·C, n_units)``."""
+    weights = np.array([3.0, 2.5, 2.0, 2.0, 1.0, 1.0, 1.5, 1.0])
+    extra_w = 0.8 * np.arange(1, extra.shape[1] + 1) ** -0.5
+    Z = np.concatenate([_standardize(task) * weights, _standardize(extra) * extra_w], axis=1)
+    X = Z @ _random_orthogonal(rng, n_units)
+    X -= X.mean(axis=0)
+    U, _, Vt = np.linalg.svd(X, full_matrices=False)
+    s = np.arange(1, len(Vt) + 1) ** (-alpha / 2)
+    X = (U * s) @ Vt
+    X /= X.std()
+    return X
 
 
 def toy2d(noise: float = 0.0, seed: int = 0, a: float = 0.5) -> Dataset:
@@ -181,7 +203,10 @@ def toy2d(noise: float = 0.0, seed: int = 0, a: float = 0.5) -> Dataset:
 
 
 def exp_gaussian(
-    n_samples: int = 200, n_units: int = 50, decay: float = 5.0, seed: int = 0,
+    n_samples: int = 200,
+    n_units: int = 50,
+    decay: float = 5.0,
+    seed: int = 0,
     label_pcs: tuple[int, ...] = (1, 5),
 ) -> Dataset:
     """Gaussian data with an exponentially decaying spectrum, ``(n_samples, n_units)``.
@@ -213,8 +238,11 @@ def exp_gaussian(
             raise ValueError(f"label_pcs entries must lie in 1..{r}, got {k}.")
         labels[f"pc{k}"] = np.where(U[:, k - 1] >= 0, 1, -1)
     return Dataset(
-        X, labels, name="exp-gaussian",
-        citation="Synthetic (simgrad).", license="MIT (generated by simgrad)",
+        X,
+        labels,
+        name="exp-gaussian",
+        citation="Synthetic (simgrad).",
+        license="MIT (generated by simgrad)",
         source=f"simgrad.datasets.synthetic.exp_gaussian(seed={seed})",
         description=f"Gaussian data, PC variance exp(-(i-1)/{decay:g}).",
         extra={"seed": seed, "decay": decay},
@@ -222,7 +250,9 @@ def exp_gaussian(
 
 
 def ultrametric(
-    n_features: int = 50, branching: tuple[int, ...] = (2, 5, 10), gamma: float = 0.8,
+    n_features: int = 50,
+    branching: tuple[int, ...] = (2, 5, 10),
+    gamma: float = 0.8,
     seed: int = 0,
 ) -> Dataset:
     """Hierarchical (ultrametric) binary patterns: leaves × features, values ±1.
@@ -257,7 +287,9 @@ def ultrametric(
         labels["category"] = np.ravel_multi_index(paths[:, :2].T, branching[:2])
     labels["superclass"] = paths[:, 0]
     return Dataset(
-        patterns, labels, name="ultrametric",
+        patterns,
+        labels,
+        name="ultrametric",
         citation="Synthetic; ultrametric toy of Cloos et al. (2025).",
         license="MIT (generated by simgrad)",
         source=f"simgrad.datasets.synthetic.ultrametric(seed={seed})",
