@@ -26,6 +26,9 @@ weight 0.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import torch
 
 __all__ = ["centered_fold_grams", "fit_predict", "fit_predict_kernel", "orthogonal_features"]
@@ -66,17 +69,6 @@ def _probs(logits: torch.Tensor, binary: bool) -> torch.Tensor:
     return torch.sigmoid(logits) if binary else torch.softmax(logits, dim=-1)
 
 
-def _objective(
-    F1: torch.Tensor,
-    theta: torch.Tensor,
-    Y: torch.Tensor,
-    w: torch.Tensor,
-    pen: torch.Tensor,
-    binary: bool,
-) -> torch.Tensor:
-    return _objective_logits(F1 @ theta, theta, Y, w, pen, binary)
-
-
 def _objective_logits(
     logits: torch.Tensor,
     theta: torch.Tensor,
@@ -85,12 +77,98 @@ def _objective_logits(
     pen: torch.Tensor,
     binary: bool,
 ) -> torch.Tensor:
+    """``Σ_i w_i·logloss(Y_i, logits_i) + ½·Σ pen·θ²`` per problem (``pen`` 1/C, 0 for the
+    intercept row)."""
     if binary:
         nll = torch.nn.functional.softplus(logits) - Y * logits
         nll = nll.squeeze(-1)
     else:
         nll = torch.logsumexp(logits, -1) - (Y * logits).sum(-1)
     return (w * nll).sum(-1) + 0.5 * (pen * theta.pow(2)).sum((-1, -2))
+
+
+LINE_SEARCH_STEPS = (16.0, 8.0, 4.0, 2.0, 1.0, 0.5, 0.25, 0.1, 0.03, 0.01, 1e-3)
+
+
+def _grid_line_search(
+    f: torch.Tensor,
+    slope: torch.Tensor,
+    steps: torch.Tensor,
+    objective: Callable[..., torch.Tensor],
+    starts: tuple[torch.Tensor, ...],
+    directions: tuple[torch.Tensor, ...],
+    *fixed: Any,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(best_t, best_f)`` per problem: the step ``t`` of the grid ``steps`` with the lowest
+    ``f(t) = objective(*(s + t·d for s, d in zip(starts, directions)), *fixed)`` among those
+    with sufficient decrease (Armijo, ``f(t) ≤ f + 10⁻⁴·t·slope``); ``best_t = 0`` and
+    ``best_f = f`` where none has."""
+    best_t = torch.zeros_like(f)
+    best_f = f.clone()
+    for t in steps:
+        ft = objective(*(s + t * d for s, d in zip(starts, directions)), *fixed)
+        ok = (ft <= f + 1e-4 * t * slope) & (ft < best_f)
+        best_t = torch.where(ok, t, best_t)
+        best_f = torch.where(ok, ft, best_f)
+    return best_t, best_f
+
+
+def _hessian(
+    F1: torch.Tensor,
+    F1sq: torch.Tensor,
+    wq: torch.Tensor,
+    P: torch.Tensor,
+    pen: torch.Tensor,
+    binary: bool,
+) -> tuple[Callable[[torch.Tensor], torch.Tensor], torch.Tensor]:
+    """The Hessian-vector product ``v ↦ H v`` of the penalized log loss at probabilities
+    ``P`` and the Hessian's diagonal (the Jacobi preconditioner)."""
+    if binary:
+        curv = wq * P * (1 - P)
+
+        def hvp(v: torch.Tensor) -> torch.Tensor:
+            return F1.transpose(-1, -2) @ (curv * (F1 @ v)) + pen * v
+
+        return hvp, F1sq.transpose(-1, -2) @ curv + pen
+    WP = wq * P
+
+    def hvp_multi(v: torch.Tensor) -> torch.Tensor:
+        A = F1 @ v
+        R = WP * A - WP * (P * A).sum(-1, keepdim=True)
+        return F1.transpose(-1, -2) @ R + pen * v
+
+    return hvp_multi, F1sq.transpose(-1, -2) @ (WP * (1 - P)) + pen
+
+
+def _pcg(
+    hvp: Callable[[torch.Tensor], torch.Tensor],
+    diag: torch.Tensor,
+    grad: torch.Tensor,
+    max_cg: int,
+) -> torch.Tensor:
+    """Jacobi-preconditioned conjugate gradients for ``H d = −grad`` (every problem at once;
+    stops when every residual fell by 10⁻¹⁰ or after ``max_cg`` steps)."""
+    minv = 1.0 / diag.clamp_min(1e-12)
+    x = torch.zeros_like(grad)
+    res = -grad
+    z = minv * res
+    p = z.clone()
+    rz = (res * z).sum((-1, -2))
+    rz0 = rz.abs().clamp_min(1e-300)
+    for _ in range(max_cg):
+        Hp = hvp(p)
+        pHp = (p * Hp).sum((-1, -2))
+        alpha = torch.where(pHp > 0, rz / pHp.clamp_min(1e-300), torch.zeros_like(rz))
+        x = x + alpha[:, None, None] * p
+        res = res - alpha[:, None, None] * Hp
+        z = minv * res
+        rz_new = (res * z).sum((-1, -2))
+        if bool((rz_new.abs() <= 1e-10 * rz0).all()):
+            break
+        beta = torch.where(rz.abs() > 0, rz_new / rz.clamp_min(1e-300), torch.zeros_like(rz))
+        p = z + beta[:, None, None] * p
+        rz = rz_new
+    return x
 
 
 def fit_predict(
@@ -123,8 +201,8 @@ def fit_predict(
     F1sq = F1.pow(2)
     g0 = None
     active = torch.ones(B, dtype=torch.bool, device=F.device)
-    steps = F.new_tensor([16.0, 8.0, 4.0, 2.0, 1.0, 0.5, 0.25, 0.1, 0.03, 0.01, 1e-3])
-    f_cur = _objective(F1, theta, Y, w, pen, binary)
+    steps = F.new_tensor(LINE_SEARCH_STEPS)
+    f_cur = _objective_logits(F1 @ theta, theta, Y, w, pen, binary)
     for _ in range(max_newton):
         z0 = F1 @ theta  # logits, reused by the line search
         P = _probs(z0, binary)
@@ -135,59 +213,17 @@ def fit_predict(
         active = active & (gnorm > 1e-12 * g0)  # at the optimum to round-off
         if not bool(active.any()):
             break
-        # Hessian-vector product H v and its diagonal (Jacobi preconditioner).
-        if binary:
-            curv = wq * P * (1 - P)
-
-            def hvp(v: torch.Tensor, curv: torch.Tensor = curv) -> torch.Tensor:
-                return F1.transpose(-1, -2) @ (curv * (F1 @ v)) + pen * v
-
-            diag = F1sq.transpose(-1, -2) @ curv + pen
-        else:
-            WP = wq * P
-
-            def hvp(v: torch.Tensor, WP: torch.Tensor = WP, P: torch.Tensor = P) -> torch.Tensor:
-                A = F1 @ v
-                R = WP * A - WP * (P * A).sum(-1, keepdim=True)
-                return F1.transpose(-1, -2) @ R + pen * v
-
-            diag = F1sq.transpose(-1, -2) @ (WP * (1 - P)) + pen
-        minv = 1.0 / diag.clamp_min(1e-12)
-        # Preconditioned CG for H d = -grad.
-        x = torch.zeros_like(theta)
-        res = -grad
-        z = minv * res
-        p = z.clone()
-        rz = (res * z).sum((-1, -2))
-        rz0 = rz.abs().clamp_min(1e-300)
-        for _ in range(max_cg):
-            Hp = hvp(p)
-            pHp = (p * Hp).sum((-1, -2))
-            alpha = torch.where(pHp > 0, rz / pHp.clamp_min(1e-300), torch.zeros_like(rz))
-            x = x + alpha[:, None, None] * p
-            res = res - alpha[:, None, None] * Hp
-            z = minv * res
-            rz_new = (res * z).sum((-1, -2))
-            if bool((rz_new.abs() <= 1e-10 * rz0).all()):
-                break
-            beta = torch.where(rz.abs() > 0, rz_new / rz.clamp_min(1e-300), torch.zeros_like(rz))
-            p = z + beta[:, None, None] * p
-            rz = rz_new
-        x = x * active[:, None, None]
+        hvp, diag = _hessian(F1, F1sq, wq, P, pen, binary)
+        x = _pcg(hvp, diag, grad, max_cg) * active[:, None, None]
         # Line search on a grid that also extends the Newton step (far from the optimum of
-        # an unscaled, nearly separable problem the step is too short, not too long): the
-        # lowest objective among the steps with sufficient decrease. The logits are linear
-        # in the step, so every candidate costs only elementwise work.
+        # an unscaled, nearly separable problem the step is too short, not too long). The
+        # logits are linear in the step, so every candidate costs only elementwise work.
         slope = (grad * x).sum((-1, -2))  # negative
         dz = F1 @ x
         small = dz.abs().flatten(1).amax(-1) <= tol  # the step moves no logit by > tol
-        best_t = torch.zeros_like(f_cur)
-        best_f = f_cur.clone()
-        for t in steps:
-            ft = _objective_logits(z0 + t * dz, theta + t * x, Y, w, pen, binary)
-            ok = (ft <= f_cur + 1e-4 * t * slope) & (ft < best_f)
-            best_t = torch.where(ok, t, best_t)
-            best_f = torch.where(ok, ft, best_f)
+        best_t, best_f = _grid_line_search(
+            f_cur, slope, steps, _objective_logits, (z0, theta), (dz, x), Y, w, pen, binary
+        )
         take = best_t > 0
         theta = theta + best_t[:, None, None] * x
         f_cur = best_f
@@ -235,6 +271,54 @@ def centered_fold_grams(
     return K.flatten(0, 1), Kte.flatten(0, 1)
 
 
+def _kernel_objective(
+    z: torch.Tensor,
+    alpha: torch.Tensor,
+    u: torch.Tensor,
+    y: torch.Tensor,
+    w: torch.Tensor,
+    C: float,
+) -> torch.Tensor:
+    """``Σ_i w_i·logloss(y_i, z_i) + αᵀKα / (2C)`` per problem (``u = Kα``)."""
+    nll = torch.nn.functional.softplus(z) - y * z
+    return (w * nll).sum(-1) + 0.5 / C * (alpha * u).sum(-1)
+
+
+def _kernel_newton(
+    Ka: torch.Tensor,
+    z: torch.Tensor,
+    a: torch.Tensor,
+    u: torch.Tensor,
+    y: torch.Tensor,
+    w: torch.Tensor,
+    C: float,
+) -> tuple[torch.Tensor, ...]:
+    """The Newton step of :func:`fit_predict_kernel` at ``(α, c)`` (logits ``z``, ``u = Kα``):
+    ``(gn2, v, δα, δu, δc, slope)`` with ``gn2`` the squared gradient norm in the metric of
+    ``K``, ``v`` the change of logits, ``δu = Kδα`` and ``slope`` the directional derivative."""
+    p = torch.sigmoid(z)
+    g = w * (p - y)
+    Kg = (Ka @ g.unsqueeze(-1)).squeeze(-1)
+    r = g + a / C
+    gsum = g.sum(-1)
+    gn2 = (r * (Kg + u / C)).sum(-1).clamp_min(0) + gsum**2
+    D = w * p * (1 - p)
+    A = torch.mul(Ka, (C * D)[:, None, :])
+    A.diagonal(dim1=-2, dim2=-1).add_(1.0)
+    rhs = torch.stack([-(C * Kg + u), torch.ones_like(Kg)], -1)
+    V = torch.linalg.solve(A, rhs)  # (b, n, 2)
+    v0, v1 = V[..., 0], V[..., 1]
+    den = (D * v1).sum(-1)
+    dc = torch.where(
+        den.abs() > 0, -(gsum + (D * v0).sum(-1)) / den.clamp_min(1e-300), torch.zeros_like(den)
+    )
+    v = v0 + v1 * dc[:, None]
+    dalpha = -C * g - a - C * D * v
+    du = v - dc[:, None]  # K δα
+    slope = (r * du).sum(-1) + gsum * dc
+    return gn2, v, dalpha, du, dc, slope
+
+
 def fit_predict_kernel(
     K: torch.Tensor,
     y: torch.Tensor,
@@ -270,55 +354,24 @@ def fit_predict_kernel(
     alpha = K.new_zeros(B, n)
     u = K.new_zeros(B, n)  # K α
     c = K.new_zeros(B)
-    steps = K.new_tensor([16.0, 8.0, 4.0, 2.0, 1.0, 0.5, 0.25, 0.1, 0.03, 0.01, 1e-3])
+    steps = K.new_tensor(LINE_SEARCH_STEPS)
     g0 = None
-
-    def objective(
-        z: torch.Tensor, alpha: torch.Tensor, u: torch.Tensor, y: torch.Tensor, w: torch.Tensor
-    ) -> torch.Tensor:
-        nll = torch.nn.functional.softplus(z) - y * z
-        return (w * nll).sum(-1) + 0.5 / C * (alpha * u).sum(-1)
-
     z = u + c[:, None]
-    f = objective(z, alpha, u, y, w)
+    f = _kernel_objective(z, alpha, u, y, w, C)
     idx = torch.arange(B, device=K.device)
     for _ in range(max_newton):
         # everything below is restricted to the problems still moving (rows ``idx``)
-        whole = idx.numel() == B
-        Ka = K if whole else K[idx]
+        Ka = K if idx.numel() == B else K[idx]
         z_i, a_i, u_i, f_i, y_i, w_i = z[idx], alpha[idx], u[idx], f[idx], y[idx], w[idx]
-        p = torch.sigmoid(z_i)
-        g = w_i * (p - y_i)
-        Kg = (Ka @ g.unsqueeze(-1)).squeeze(-1)
-        r = g + a_i / C
-        gsum = g.sum(-1)
-        gn2 = (r * (Kg + u_i / C)).sum(-1).clamp_min(0) + gsum**2
+        gn2, v, dalpha, du, dc, slope = _kernel_newton(Ka, z_i, a_i, u_i, y_i, w_i, C)
         if g0 is None:
             g0 = gn2.clamp_min(1e-300)
         moving = gn2 > 1e-24 * g0[idx]  # not yet at the optimum to round-off
-        D = w_i * p * (1 - p)
-        A = torch.mul(Ka, (C * D)[:, None, :])
-        A.diagonal(dim1=-2, dim2=-1).add_(1.0)
-        rhs = torch.stack([-(C * Kg + u_i), torch.ones_like(Kg)], -1)
-        V = torch.linalg.solve(A, rhs)  # (b, n, 2)
-        v0, v1 = V[..., 0], V[..., 1]
-        den = (D * v1).sum(-1)
-        dc = torch.where(
-            den.abs() > 0, -(gsum + (D * v0).sum(-1)) / den.clamp_min(1e-300), torch.zeros_like(den)
-        )
-        v = v0 + v1 * dc[:, None]
         vmax = v.abs().amax(-1)
         small = vmax <= tol  # the full step moves no training logit by > tol
-        dalpha = -C * g - a_i - C * D * v
-        du = v - dc[:, None]  # K δα
-        slope = (r * du).sum(-1) + gsum * dc
-        best_t = torch.zeros_like(f_i)
-        best_f = f_i.clone()
-        for t in steps:  # the lowest objective on the grid among sufficient decreases
-            ft = objective(z_i + t * v, a_i + t * dalpha, u_i + t * du, y_i, w_i)
-            ok = (ft <= f_i + 1e-4 * t * slope) & (ft < best_f)
-            best_t = torch.where(ok, t, best_t)
-            best_f = torch.where(ok, ft, best_f)
+        best_t, best_f = _grid_line_search(
+            f_i, slope, steps, _kernel_objective, (z_i, a_i, u_i), (v, dalpha, du), y_i, w_i, C
+        )
         t = (best_t * moving)[:, None]
         alpha[idx] = a_i + t * dalpha
         u[idx] = u_i + t * du
