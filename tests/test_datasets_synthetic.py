@@ -68,6 +68,33 @@ def test_context_power_law_spectrum(ctx):
     assert steeper > alpha + 0.5, (alpha, steeper)
 
 
+def test_context_latents_before_the_softplus():
+    """The latent mixture behind ``context`` has exactly the power-law spectrum
+    ``s_i ∝ i^(−alpha/2)``, zero mean and unit standard deviation; the task latents are the
+    documented functions of the normalized coherences."""
+    from simgrad.datasets.synthetic import (
+        _context_task_latents,
+        _power_law_mixture,
+        _smooth_latents,
+    )
+
+    rng = np.random.default_rng(0)
+    ctx, m, q = np.array([-1, 1, -1, 1]), np.array([1.0, -0.3, 0.1, 0.5]), np.ones(4)
+    task = _context_task_latents(ctx, m, q, T=10)
+    assert task.shape == (40, 8)
+    tau = np.repeat(np.linspace(0, 1, 10), 4)  # time-major rows
+    evidence = np.tile(np.where(ctx < 0, m, q), 10)
+    np.testing.assert_allclose(task[:, 0], np.tanh(3 * evidence * tau))
+    np.testing.assert_allclose(task[:, 1], np.tile(ctx, 10))
+    np.testing.assert_allclose(task[:, 6], tau)
+    extra = _smooth_latents(rng, 10, 4, 4)
+    X = _power_law_mixture(task, extra, rng, 12, alpha=1.5)
+    s = np.linalg.svd(X, compute_uv=False)
+    np.testing.assert_allclose(s / s[0], np.arange(1, 13) ** -0.75, rtol=1e-10)
+    np.testing.assert_allclose(X.mean(0), 0, atol=1e-12)
+    assert abs(X.std() - 1) < 1e-12
+
+
 def test_context_seeded(ctx):
     np.testing.assert_array_equal(ctx.data, load("context", seed=0).data)
     assert not np.allclose(ctx.data, load("context", seed=1).data)

@@ -70,8 +70,13 @@ def test_kernel_solver_matches_sklearn(rng, n, d, scale):
     Xte = rng.normal(size=(3, 7, d)) * scale + 5 * scale
     mu = X.mean(1, keepdims=True)
     Xc, Xtc = torch.as_tensor(X - mu), torch.as_tensor(Xte - mu)
-    out = fit_predict_kernel(Xc @ Xc.mT, torch.as_tensor(y).double(),
-                             torch.ones(3, n, dtype=torch.float64), Xtc @ Xc.mT, tol=1e-10)
+    out = fit_predict_kernel(
+        Xc @ Xc.mT,
+        torch.as_tensor(y).double(),
+        torch.ones(3, n, dtype=torch.float64),
+        Xtc @ Xc.mT,
+        tol=1e-10,
+    )
     for b in range(3):  # sklearn on centred data: the same optimum (free intercept), but
         # lbfgs stalls ~1e-2 short on the raw offset data
         clf = LogisticRegression(C=1.0, tol=1e-12, max_iter=100000).fit(X[b] - mu[b], y[b])
@@ -186,8 +191,10 @@ def test_first_crossing_and_thresholds():
     assert first_crossing(s, [0.5, 0.0, 0.0, 0.0, 0.0], 0.4) == 0.1
     assert first_crossing(s, [0.0, 0.1, 0.2, 0.3, 0.35], 0.4) is None
     thr = decoding_thresholds(
-        s, {"a": np.array([0.5, 0.5, 0.6, 0.8, 0.9]), "b": np.full(5, 0.5)},
-        {"a": 0.9, "b": 0.9}, {"a": 0.5, "b": 0.5},
+        s,
+        {"a": np.array([0.5, 0.5, 0.6, 0.8, 0.9]), "b": np.full(5, 0.5)},
+        {"a": 0.9, "b": 0.9},
+        {"a": 0.5, "b": 0.5},
     )
     assert thr["a"]["threshold_accuracy"] == pytest.approx(0.86)
     assert thr["a"]["threshold_score"] == pytest.approx(0.7 + 0.2 * 0.6)
@@ -213,3 +220,61 @@ def test_errors(rng):
         decode_iterates(rng.normal(size=(20,)), {"y": y})
     with pytest.raises(ValueError, match="fraction"):
         decoding_thresholds([0.1], {"y": [0.5]}, {"y": 0.9}, {"y": 0.5}, fraction=1.5)
+
+
+def test_grid_line_search_takes_the_lowest_armijo_step():
+    """f(t) = (t − 3)² along the grid: the sufficient-decrease steps are t ≤ 6 and the lowest
+    value among them is at t = 4 (grid 16, 8, 4, ...); a rising direction takes no step."""
+    import torch
+
+    from simgrad.analysis._logreg import LINE_SEARCH_STEPS, _grid_line_search
+
+    steps = torch.tensor(LINE_SEARCH_STEPS, dtype=torch.float64)
+    f0 = torch.tensor([9.0, 9.0], dtype=torch.float64)
+    slope = torch.tensor([-6.0, 6.0], dtype=torch.float64)
+    start = torch.zeros(2, dtype=torch.float64)
+    direction = torch.tensor([1.0, -1.0], dtype=torch.float64)
+
+    def objective(t, shift):
+        return (t - shift) ** 2
+
+    best_t, best_f = _grid_line_search(f0, slope, steps, objective, (start,), (direction,), 3.0)
+    assert best_t.tolist() == [4.0, 0.0]
+    assert best_f.tolist() == [1.0, 9.0]
+
+
+@pytest.mark.parametrize("K", [1, 3])
+def test_hessian_products_and_pcg_solve_the_newton_system(rng, K):
+    """The Hessian-vector product equals autograd's Hessian of the objective, its diagonal is
+    the Hessian's diagonal, and PCG solves the Newton system H d = −g for the gradient g (for
+    K classes H is singular along the softmax's shift of the intercepts; g is orthogonal to
+    that direction)."""
+    import torch
+
+    from simgrad.analysis._logreg import _hessian, _objective_logits, _pcg, _probs
+
+    B, n, r = 2, 15, 4
+    F1 = torch.cat([torch.as_tensor(rng.normal(size=(B, n, r))), torch.ones(B, n, 1)], -1)
+    y = rng.integers(0, max(K, 2), size=(B, n))
+    Y = torch.nn.functional.one_hot(torch.as_tensor(y), max(K, 2)).double()
+    Y = Y[..., 1:] if K == 1 else Y
+    w = torch.ones(B, n, dtype=torch.float64)
+    pen = torch.ones(r + 1, 1, dtype=torch.float64)
+    pen[-1] = 0.0
+    theta = torch.as_tensor(rng.normal(size=(B, r + 1, K)) * 0.3)
+    binary = K == 1
+    P = _probs(F1 @ theta, binary)
+    hvp, diag = _hessian(F1, F1.pow(2), w.unsqueeze(-1), P, pen, binary)
+    for b in range(B):
+
+        def f(t, b=b):
+            return _objective_logits(F1[b] @ t, t, Y[b], w[b], pen, binary)
+
+        H = torch.autograd.functional.hessian(f, theta[b]).reshape((r + 1) * K, (r + 1) * K)
+        v = torch.as_tensor(rng.normal(size=(B, r + 1, K)))
+        torch.testing.assert_close(hvp(v)[b].reshape(-1), H @ v[b].reshape(-1))
+        torch.testing.assert_close(diag[b].reshape(-1), H.diagonal())
+    g = F1.transpose(-1, -2) @ (w.unsqueeze(-1) * (P - Y)) + pen * theta
+    d = _pcg(hvp, diag, g, max_cg=200)
+    # PCG stops once the preconditioned residual fell by 1e-10 (squared): ~1e-5 relative
+    torch.testing.assert_close(hvp(d), -g, rtol=0, atol=1e-4 * float(g.abs().max()))

@@ -40,9 +40,7 @@ def _np_cka(x: np.ndarray, y: np.ndarray) -> float:
     x = x.reshape(-1, x.shape[-1])
     y = y.reshape(-1, y.shape[-1])
     x, y = x - x.mean(0), y - y.mean(0)
-    return float(
-        np.linalg.norm(x.T @ y) ** 2 / (np.linalg.norm(x.T @ x) * np.linalg.norm(y.T @ y))
-    )
+    return float(np.linalg.norm(x.T @ y) ** 2 / (np.linalg.norm(x.T @ x) * np.linalg.norm(y.T @ y)))
 
 
 def _np_nbs(x: np.ndarray, y: np.ndarray) -> float:
@@ -113,7 +111,8 @@ def test_ridge_cv_is_finite_rises_and_stays_below_its_ceiling():
     ceiling = _cv_ceiling(hats.data)
     assert 0.95 < ceiling < 0.99
     assert sg.score("linear_regression-r2-cv=5folds", hats.data, hats.data) == pytest.approx(
-        ceiling, abs=1e-9)
+        ceiling, abs=1e-9
+    )
     tr = sg.optimize(hats, "ridge-lambda=100-r2-cv=5folds", max_iter=60, target=None)
     assert np.isfinite(tr.scores).all() and tr.n_iter == 60
     assert tr.scores[0] < 0 < 0.8 < tr.scores[-1] <= ceiling
@@ -248,7 +247,12 @@ def test_interrupted_trajectory_saves_and_loads(tmp_path):
     for name in ("scores", "recorded_iterations", "recorded", "final", "targets", "loss"):
         np.testing.assert_array_equal(getattr(back, name), getattr(tr, name))
     assert (back.measure, back.measures, back.is_distance, back.seed, back.n_iter) == (
-        tr.measure, tr.measures, tr.is_distance, tr.seed, tr.n_iter)
+        tr.measure,
+        tr.measures,
+        tr.is_distance,
+        tr.seed,
+        tr.n_iter,
+    )
     assert list(tmp_path.iterdir()) == [tmp_path / "run.npz"]  # no temporary file left
 
 
@@ -279,6 +283,104 @@ def test_joint_targets(loss):
     t = np.abs(tr.scores - [0.5, 0.8])
     expected = t.sum(1) if loss == "l1" else (t**2).sum(1)
     np.testing.assert_allclose(tr.loss, expected, atol=1e-12)
+
+
+# --------------------------------------------------------------------------- the loop's parts
+def test_stop_rule_for_scores_distances_and_joint_targets():
+    from simgrad.optim import Objective
+    from simgrad.optim.optimize import stop_rule
+
+    v = np.array([[0.5], [0.95], [0.99]])
+    assert stop_rule(Objective.resolve("cka"), 0.95, None)(v).tolist() == [False, True, True]
+    assert stop_rule(Objective.resolve("cka"), None, None)(v).tolist() == [False] * 3
+    dist = Objective.resolve("procrustes-distance=angular")  # stops once it falls to target
+    assert dist.measures[0].is_distance
+    assert stop_rule(dist, 0.95, None)(v).tolist() == [True, True, False]
+    joint = Objective.resolve({"cka": 0.9, "nbs": 0.5})
+    vj = np.array([[0.88, 0.53], [0.88, 0.6], [0.9, 0.5]])
+    assert stop_rule(joint, 0.99, 0.05)(vj).tolist() == [True, False, True]
+    assert stop_rule(joint, 0.99, None)(vj).tolist() == [False] * 3  # joint: tol, not target
+
+
+def test_interrupt_flag_ask_turns_a_keyboard_interrupt_into_the_flag():
+    from simgrad.optim.interrupt import InterruptFlag
+
+    def interrupt(*args):
+        raise KeyboardInterrupt
+
+    with InterruptFlag() as flag:
+        assert flag.ask(None, 1) is False
+        assert flag.ask(lambda k, s: k > 2, 3, 0.5) is True
+        assert flag.ask(lambda k, s: None, 3, 0.5) is False
+        assert not flag.set
+        assert flag.ask(interrupt, 1) is False
+        assert flag.set
+
+
+def test_adam_takes_torch_adams_steps():
+    from simgrad.optim.optimizers import Adam
+
+    rng = np.random.default_rng(12)
+    a = torch.as_tensor(rng.normal(size=(6, 3))).requires_grad_(True)
+    b = a.detach().clone().requires_grad_(True)
+    target = torch.as_tensor(rng.normal(size=(6, 3)))
+    mine, ref = Adam([a], lr=0.05), torch.optim.Adam([b], lr=0.05, foreach=False)
+    for _ in range(30):
+        for p, opt in ((a, mine), (b, ref)):
+            opt.zero_grad(set_to_none=True)
+            ((p - target) ** 4).sum().backward()
+            opt.step()
+    torch.testing.assert_close(a, b, rtol=1e-13, atol=1e-13)
+
+
+def test_make_optimizer_accepts_names_classes_and_factories():
+    from simgrad.optim.optimizers import Adam, make_optimizer
+
+    p = [torch.zeros(3, requires_grad=True)]
+    assert isinstance(make_optimizer("ADAM", p, 0.1), Adam)
+    assert isinstance(make_optimizer("sgd", p, 0.1), torch.optim.SGD)
+    assert isinstance(make_optimizer(torch.optim.RMSprop, p, 0.1), torch.optim.RMSprop)
+    opt = make_optimizer(lambda params: torch.optim.SGD(params, lr=0.5), p, 0.1)
+    assert opt.param_groups[0]["lr"] == 0.5
+    with pytest.raises(ValueError, match="optimizer must be"):
+        make_optimizer("lbfgs", p, 0.1)
+    with pytest.raises(TypeError, match="optimizer must be"):
+        make_optimizer(3, p, 0.1)
+
+
+def test_sgd_optimizer_takes_plain_gradient_steps():
+    x = np.random.default_rng(13).normal(size=(15, 3))
+    tr = sg.optimize(x, "cka", optimizer="sgd", lr=0.2, max_iter=3, target=None, record="all")
+    y = torch.randn(x.shape, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    m = sg.measure("cka")
+    for _ in range(3):
+        yk = y.clone().requires_grad_(True)
+        (g,) = torch.autograd.grad(-m.fn(torch.as_tensor(x), yk), yk)
+        y = y - 0.2 * g
+    np.testing.assert_allclose(tr.final, y.numpy(), rtol=0, atol=1e-12)
+
+
+def test_non_finite_gradient_raises_with_the_runs_so_far():
+    base = sg.measure("cka")
+
+    class Bad(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, s):
+            return s.clone()
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * float("inf")
+
+    def fn(x, y, n_conditions=None):
+        return Bad.apply(base.fn(x, y, n_conditions=n_conditions))
+
+    bad = sg.Measure("badgrad", fn, dataclasses.replace(base.card, name="badgrad"))
+    x = np.random.default_rng(14).normal(size=(20, 4))
+    with pytest.raises(NonFiniteError, match="gradient .* iteration 0") as err:
+        sg.optimize(x, bad, target=None, max_iter=10, restarts=2)
+    assert [len(t.scores) for t in err.value.trajectories] == [1, 1]
+    assert [t.seed for t in err.value.trajectories] == [0, 1]
 
 
 # --------------------------------------------------------------------------- errors
