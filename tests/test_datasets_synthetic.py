@@ -43,8 +43,14 @@ def power_law_exponent(X, k=50):
 def test_context_structure(ctx):
     assert ctx.shape == (15, 72, 200) and ctx.time[0] == 125
     lab = ctx.labels
-    assert set(lab) == {"context", "motion", "colour", "choice", "motion_coherence",
-                        "colour_coherence"}
+    assert set(lab) == {
+        "context",
+        "motion",
+        "colour",
+        "choice",
+        "motion_coherence",
+        "colour_coherence",
+    }
     # 2 x 6 x 6 full design
     combos = set(zip(lab["context"], lab["motion_coherence"], lab["colour_coherence"]))
     assert len(combos) == 72
@@ -147,8 +153,9 @@ def test_matched_spectrum_against_independent_construction(ctx):
     g = matched_spectrum(ctx, seed=4)
     assert g.shape == ctx.shape and g.labels.keys() == ctx.labels.keys()
     X = ctx.flat() - ctx.flat().mean(0)
-    np.testing.assert_allclose(np.linalg.svd(g.flat(), compute_uv=False),
-                               np.linalg.svd(X, compute_uv=False), rtol=1e-9)
+    np.testing.assert_allclose(
+        np.linalg.svd(g.flat(), compute_uv=False), np.linalg.svd(X, compute_uv=False), rtol=1e-9
+    )
     # the paper's recipe, written out: U_G diag(s) V_G^T from the SVD of N(0,1) noise
     G = np.random.default_rng(4).normal(size=X.shape)
     Ug, _, Vgt = np.linalg.svd(G, full_matrices=False)

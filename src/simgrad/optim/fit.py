@@ -57,6 +57,8 @@ class FitHistory:
 
 
 def _default_activity(model: torch.nn.Module, inputs: Any) -> tuple[Any, torch.Tensor]:
+    """``(output, activity)`` of ``model(inputs)``: its first and last elements when it returns
+    a tuple (``(output, states)``), else the output twice."""
     out = model(inputs)
     if isinstance(out, (tuple, list)):
         return out[0], out[-1]
