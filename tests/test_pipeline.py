@@ -327,3 +327,29 @@ def test_run_signature_is_the_options_fields():
     assert params == [*fields, "config", "progress"]
     with pytest.raises(TypeError, match="unknown option"):
         sg.run(max_iters=3)
+
+
+def test_decode_trajectory_budget(small):
+    """The budget: the first and last recorded iterates, at most ``budget`` per label, and
+    the threshold is the first crossing over the decoded iterates."""
+    ds = sg.datasets.from_file(small[0])
+    traj = sg.optimize(ds, "cka", seed=0, max_iter=40, target=0.99, lr=0.1, record="auto")
+    k = len(traj.recorded_iterations)
+    lab = {"context": ds.labels["context"]}
+    along, ref, thr = sg.analysis.decode_trajectory(traj, ds, lab, budget=6, seed=0)
+    idx, acc = along.iterates["context"], along.accuracy["context"]
+    assert k > 6 and 2 <= len(idx) <= 6 and idx[0] == 0 and idx[-1] == k - 1
+    assert list(idx) == sorted(set(idx)) and len(acc) == len(idx)
+    t = thr["context"]
+    assert t["threshold_accuracy"] == pytest.approx(
+        t["chance"] + 0.9 * (ref.accuracy["context"] - t["chance"])
+    )
+    scores = np.asarray(traj.recorded_scores)[idx]
+    assert t["threshold_score"] == sg.analysis.first_crossing(scores, acc, t["threshold_accuracy"])
+    # budget None / 0 / covering every iterate: all of them, per-time accuracies kept
+    for b in (None, 0, k):
+        full, _, _ = sg.analysis.decode_trajectory(traj, ds, lab, budget=b, seed=0)
+        assert list(full.iterates["context"]) == list(range(k))
+        assert full.per_time["context"].shape == (k, ds.shape[0])
+    with pytest.raises(ValueError, match="budget"):
+        sg.analysis.decode_trajectory(traj, ds, lab, budget=-1)

@@ -234,15 +234,17 @@ def _torch_acc(
         if kernel:  # fewer training samples than units: n × n Grams, exact Newton
             Xc = X - X.mean(1, keepdim=True)  # fold centring below; this only helps round-off
             Kf, Kte = centered_fold_grams(Xc @ Xc.transpose(1, 2), tr_t, mtr, te_t)
-            logits = fit_predict_kernel(Kf, Ytr[..., 0].repeat(p, 1), w, Kte, C=C,
-                                        max_newton=max_newton, tol=tol)
+            logits = fit_predict_kernel(
+                Kf, Ytr[..., 0].repeat(p, 1), w, Kte, C=C, max_newton=max_newton, tol=tol
+            )
             pred = (logits > 0).long()
         else:
             Xtr = X[:, tr_t].flatten(0, 1)  # (p*F, n, d)
             Xte = X[:, te_t].flatten(0, 1)
             F, Fte = orthogonal_features(Xtr, w, Xte)
-            logits = fit_predict(F, Ytr.repeat(p, 1, 1), w, Fte, C=C, max_newton=max_newton,
-                                 max_cg=max_cg, tol=tol)
+            logits = fit_predict(
+                F, Ytr.repeat(p, 1, 1), w, Fte, C=C, max_newton=max_newton, max_cg=max_cg, tol=tol
+            )
             pred = (logits[..., 0] > 0).long() if K == 2 else logits.argmax(-1)
         correct = (pred.view(p, nF, -1) == yte).to(dtype) * mte
         acc = correct.sum(-1) / n_te  # (p, F)
