@@ -84,9 +84,10 @@ def write_files(
             timings["report_s"] = time.perf_counter() - t2
     info = copy.deepcopy(result.info)
     info["arguments"]["out"] = str(out)
-    info.setdefault("timings", {}).update(
-        {**timings, "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
-    )
+    t = info.setdefault("timings", {})
+    t.update(timings)
+    t["total_s"] = t.get("compute_s", 0.0) + sum(timings.values())
+    t["finished"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     atomic_write_json(out / "run.json", info)
     return info
 
