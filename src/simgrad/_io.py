@@ -1,6 +1,6 @@
 """Atomic file writes and resumable checkpoints.
 
-Every file the pipeline writes goes through :func:`atomic_write_bytes`: the content is written
+Every file the main job writes goes through :func:`atomic_write_bytes`: the content is written
 to a temporary file in the destination folder, flushed to disk, then moved over the target
 with :func:`os.replace` (atomic on POSIX and Windows). A reader — or a rerun after a crash —
 therefore sees either the old file or the complete new one, never a torn write.
