@@ -34,7 +34,7 @@ import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._toml import load_toml
 from .parse import (
@@ -46,6 +46,9 @@ from .parse import (
     parse_sweep_options,
 )
 from .units import UNITS, Unit
+
+if TYPE_CHECKING:
+    from ..options import OptionSpec
 
 __all__ = ["OWNED_BY_SWEEP", "RESERVED_KEYS", "SWEEP_KEYS", "Grid", "load_grid", "make_grid"]
 
@@ -177,9 +180,9 @@ def check_units(grid: Grid, source: str = "grid") -> None:
 
 def _settings(options: dict, source: str) -> tuple[tuple[dict, ...], tuple[str, ...]]:
     """``(settings, swept)``: the product of the options' values, and the swept names."""
-    from ..options import RunOptions
+    from ..options import spec
 
-    fields = {s.name: s for s in RunOptions.spec()}
+    fields = {s.name: s for s in spec()}
     axes: dict[str, list] = {}
     for key, value in options.items():
         if not isinstance(key, str):
@@ -203,10 +206,9 @@ def _settings(options: dict, source: str) -> tuple[tuple[dict, ...], tuple[str, 
     return settings or ({},), tuple(k for k in keys if len(axes[k]) > 1)
 
 
-def _takes_list(spec: Any) -> bool:
-    """Whether a run option's value is itself a list (``labels``), from its spec's type."""
-    text = str(getattr(spec, "type", ""))
-    return any(word in text for word in ("list", "tuple", "Sequence"))
+def _takes_list(option: OptionSpec) -> bool:
+    """Whether a run option's value is itself a list (``labels``), from its listed type."""
+    return "list[" in option.type
 
 
 def _as_axis(value: Any, takes_list: bool) -> list:

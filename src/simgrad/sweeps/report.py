@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import fields
 from html import escape
 from typing import TYPE_CHECKING, Any
 
@@ -149,7 +150,7 @@ def _never_at(grid: Grid) -> float:
         return float(targets.pop())
     from ..options import RunOptions
 
-    return float({s.name: s for s in RunOptions.spec()}["target"].default)
+    return float({f.name: f.default for f in fields(RunOptions)}["target"])
 
 
 _EMPTY = {
