@@ -48,7 +48,7 @@ class SweepResult:
 
     @property
     def tables(self) -> dict[str, pd.DataFrame]:
-        """The four stacked ``sg.run`` tables by name."""
+        """The four stacked tables of the units by name."""
         return {name: getattr(self, name) for name in TABLES}
 
     @property
