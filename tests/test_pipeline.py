@@ -1,9 +1,13 @@
 """End-to-end checks of ``sg.run``: the output layout, numbers against independent
 computations (scikit-learn PCA and logistic regression, first crossings written out here),
-determinism, and resuming after a SIGKILL."""
+determinism, resuming after a SIGKILL, and the split into ``compute`` (checkpoints only) and
+``write_run`` (the files)."""
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
+import io
 import json
 import os
 import signal
@@ -20,7 +24,9 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 
 import simgrad as sg
-from simgrad.pipeline import TABLE_COLUMNS, decodable_labels
+from simgrad.options import RunOptions
+from simgrad.pipeline import TABLE_COLUMNS, compute, decodable_labels
+from simgrad.report import write_run
 
 ROOT = Path(__file__).resolve().parents[1]
 MEASURES = ["cka", "procrustes-angular_score"]
@@ -195,9 +201,7 @@ def _json_wo_timings(out: Path) -> dict:
 def test_rerun_loads_checkpoints_and_rewrites_identical_files(small, tmp_path):
     data, out, _ = small
     before = _files(out)
-    t0 = time.perf_counter()
     sg.run(**run_kwargs(data, out))
-    assert time.perf_counter() - t0 < 30
     assert _files(out) == before
     info = json.loads((out / "run.json").read_text())
     assert all(u["resumed"] for u in info["timings"]["units"])
@@ -247,3 +251,105 @@ def test_sigkill_midway_then_resume_gives_the_same_files(small, tmp_path):
     assert _json_wo_timings(out) == _json_wo_timings(ref_out)
     units = json.loads((out / "run.json").read_text())["timings"]["units"]
     assert [u["resumed"] for u in units] == [True, False]
+
+
+# ----------------------------------------------------------------------------- compute / write
+def _tree(folder: Path) -> set[str]:
+    return {str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()}
+
+
+def _tiny(data: Path, out: Path, **kw) -> RunOptions:
+    opts = dict(data=data, measures=["cka"], max_iter=15, labels=["context"], out=out)
+    return RunOptions.create(**{**opts, **kw})
+
+
+def test_compute_writes_nothing_but_checkpoints(small, tmp_path):
+    res = compute(_tiny(small[0], tmp_path / "o"), progress=False)
+    files = _tree(tmp_path / "o")
+    assert len(files) == 1 and all(f.startswith(".checkpoints/") for f in files), files
+    assert list(res.scores.columns) == TABLE_COLUMNS["scores"]
+    assert res.info["measures"] == ["cka-kernel=linear-hsic=gretton-score"]
+    assert res.info["arguments"]["measures"] == ["cka"] and res.options.max_iter == 15
+    assert len(res.summary) == 1 and len(res.thresholds) == 1
+
+
+def test_write_run_without_figures_or_html_writes_tables_and_run_json(small, tmp_path):
+    res = compute(_tiny(small[0], tmp_path / "o"), progress=False)
+    out = write_run(res, tmp_path / "w", figures=False, html=False)
+    assert out == tmp_path / "w"
+    assert _tree(out) == {f"results/{n}.csv" for n in TABLE_COLUMNS} | {"run.json"}
+    info = json.loads((out / "run.json").read_text())
+    assert info["arguments"]["out"] == str(out) and "csv_s" in info["timings"]
+    pd.testing.assert_frame_equal(
+        pd.read_csv(out / "results" / "scores.csv"), res.scores, check_dtype=False
+    )
+    # the full write adds exactly the figures and the report
+    write_run(res, tmp_path / "full")
+    extra = _tree(tmp_path / "full") - _tree(out)
+    assert extra == {f for f in FILES if not f.startswith("results/")}
+
+
+def test_progress_without_a_terminal_has_no_bars(small, tmp_path):
+    log = io.StringIO()
+    compute(_tiny(small[0], tmp_path / "a"), progress=log)
+    text = log.getvalue()
+    assert "\r" not in text and "it/s" not in text
+    lines = text.splitlines()  # one line per stage, nothing else
+    starts = ["simgrad run: ", "[1/1] cka · seed 0", "  optimized: ", "  decoded ", "  PC cap"]
+    assert len(lines) == len(starts) and all(map(str.startswith, lines, starts)), lines
+
+
+def test_progress_on_a_terminal_shows_a_bar(small, tmp_path):
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    tty = Terminal()
+    compute(_tiny(small[0], tmp_path / "b"), progress=tty)
+    assert "\r" in tty.getvalue() and "score" in tty.getvalue()
+
+
+def test_every_decoded_iterate_when_the_budget_is_off(small, tmp_path):
+    """decode_iterates=0: every recorded iterate, each label, same numbers as decoding them
+    all at once with sg.analysis."""
+    data = small[0]
+    res = compute(_tiny(data, tmp_path / "o", decode_iterates=0), progress=False)
+    ds = sg.datasets.from_file(data)
+    traj = sg.optimize(ds, "cka", seed=0, max_iter=15, target=0.99, lr=0.1, record="auto")
+    along = sg.analysis.decode_iterates(traj.recorded, {"context": ds.labels["context"]}, seed=0)
+    np.testing.assert_array_equal(res.decoding["iteration"], traj.recorded_iterations)
+    np.testing.assert_array_equal(res.decoding["accuracy"], along.accuracy["context"])
+
+
+def test_run_signature_is_the_options_fields():
+    params = list(inspect.signature(sg.run).parameters)
+    fields = [f.name for f in dataclasses.fields(RunOptions)]
+    assert params == [*fields, "config", "progress"]
+    with pytest.raises(TypeError, match="unknown option"):
+        sg.run(max_iters=3)
+
+
+def test_decode_trajectory_budget(small):
+    """The budget: the first and last recorded iterates, at most ``budget`` per label, and
+    the threshold is the first crossing over the decoded iterates."""
+    ds = sg.datasets.from_file(small[0])
+    traj = sg.optimize(ds, "cka", seed=0, max_iter=40, target=0.99, lr=0.1, record="auto")
+    k = len(traj.recorded_iterations)
+    lab = {"context": ds.labels["context"]}
+    along, ref, thr = sg.analysis.decode_trajectory(traj, ds, lab, budget=6, seed=0)
+    idx, acc = along.iterates["context"], along.accuracy["context"]
+    assert k > 6 and 2 <= len(idx) <= 6 and idx[0] == 0 and idx[-1] == k - 1
+    assert list(idx) == sorted(set(idx)) and len(acc) == len(idx)
+    t = thr["context"]
+    assert t["threshold_accuracy"] == pytest.approx(
+        t["chance"] + 0.9 * (ref.accuracy["context"] - t["chance"])
+    )
+    scores = np.asarray(traj.recorded_scores)[idx]
+    assert t["threshold_score"] == sg.analysis.first_crossing(scores, acc, t["threshold_accuracy"])
+    # budget None / 0 / covering every iterate: all of them, per-time accuracies kept
+    for b in (None, 0, k):
+        full, _, _ = sg.analysis.decode_trajectory(traj, ds, lab, budget=b, seed=0)
+        assert list(full.iterates["context"]) == list(range(k))
+        assert full.per_time["context"].shape == (k, ds.shape[0])
+    with pytest.raises(ValueError, match="budget"):
+        sg.analysis.decode_trajectory(traj, ds, lab, budget=-1)

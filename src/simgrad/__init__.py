@@ -28,7 +28,9 @@ _LAZY = {
     "theory": "simgrad.analysis.theory",
     "pairwise": "simgrad.allpairs:pairwise",
     "streaming": "simgrad.streaming",
-    "run": "simgrad.pipeline:run",
+    "run": "simgrad.report.main_job:run",
+    "RunOptions": "simgrad.options:RunOptions",
+    "RunResult": "simgrad.pipeline:RunResult",
     "sweep": "simgrad.sweeps:sweep",
 }
 

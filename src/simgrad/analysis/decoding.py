@@ -65,7 +65,8 @@ class DecodingResult:
     ``accuracy[label]``: ``(k,)`` array (one per iterate) from :func:`decode_iterates`, or a
     float from :func:`decode`. ``chance[label]``: majority-class rate. ``scheme[label]``: the
     cross-validation scheme (see module docstring). ``per_time[label]``: ``(k, time)``
-    accuracies for the ``"per-time"`` scheme, else ``None``.
+    accuracies for the ``"per-time"`` scheme, else ``None``. ``iterates[label]``: which
+    iterates were decoded (:func:`decode_trajectory` with a budget).
     """
 
     accuracy: dict[str, Any]
@@ -74,6 +75,7 @@ class DecodingResult:
     per_time: dict[str, np.ndarray | None] = field(default_factory=dict)
     seed: int = 0
     method: str = "torch"
+    iterates: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def chance_level(labels: Any) -> float:
@@ -232,15 +234,17 @@ def _torch_acc(
         if kernel:  # fewer training samples than units: n × n Grams, exact Newton
             Xc = X - X.mean(1, keepdim=True)  # fold centring below; this only helps round-off
             Kf, Kte = centered_fold_grams(Xc @ Xc.transpose(1, 2), tr_t, mtr, te_t)
-            logits = fit_predict_kernel(Kf, Ytr[..., 0].repeat(p, 1), w, Kte, C=C,
-                                        max_newton=max_newton, tol=tol)
+            logits = fit_predict_kernel(
+                Kf, Ytr[..., 0].repeat(p, 1), w, Kte, C=C, max_newton=max_newton, tol=tol
+            )
             pred = (logits > 0).long()
         else:
             Xtr = X[:, tr_t].flatten(0, 1)  # (p*F, n, d)
             Xte = X[:, te_t].flatten(0, 1)
             F, Fte = orthogonal_features(Xtr, w, Xte)
-            logits = fit_predict(F, Ytr.repeat(p, 1, 1), w, Fte, C=C, max_newton=max_newton,
-                                 max_cg=max_cg, tol=tol)
+            logits = fit_predict(
+                F, Ytr.repeat(p, 1, 1), w, Fte, C=C, max_newton=max_newton, max_cg=max_cg, tol=tol
+            )
             pred = (logits[..., 0] > 0).long() if K == 2 else logits.argmax(-1)
         correct = (pred.view(p, nF, -1) == yte).to(dtype) * mte
         acc = correct.sum(-1) / n_te  # (p, F)
@@ -360,27 +364,106 @@ def decoding_thresholds(
     return out
 
 
+def _spread(scores: np.ndarray, candidates: np.ndarray, n: int) -> list[int]:
+    """Up to ``n`` of the ``candidates`` (indices into ``scores``) whose scores are closest to
+    ``n`` evenly spaced values between the first and the last candidate's score."""
+    if len(candidates) <= n:
+        return [int(c) for c in candidates]
+    s = scores[candidates]
+    picks = {int(candidates[0]), int(candidates[-1])}
+    for v in np.linspace(s[0], s[-1], n)[1:-1]:
+        picks.add(int(candidates[int(np.argmin(np.abs(s - v)))]))
+    return sorted(picks)
+
+
+def _budgeted(
+    recorded: np.ndarray,
+    scores: np.ndarray,
+    labels: dict[str, Any],
+    thr: dict[str, float],
+    budget: int | None,
+    kwargs: dict[str, Any],
+) -> tuple[dict[str, dict[int, float]], DecodingResult]:
+    """Accuracy per label at the decoded iterates ``{label: {index: accuracy}}`` and the
+    coarse pass's result (see :func:`decode_trajectory` for the budget)."""
+    k = len(scores)
+    every = np.arange(k)
+    if not budget or k <= budget:
+        coarse = every
+    else:
+        coarse = np.asarray(_spread(scores, every, max(2, budget - 3)))
+    along = decode_iterates(recorded[coarse], labels, **kwargs)
+    acc = {n: {int(i): float(a) for i, a in zip(coarse, along.accuracy[n])} for n in labels}
+    if len(coarse) == k:
+        return acc, along
+    for n in labels:
+        idx = sorted(acc[n])
+        hit = np.flatnonzero(np.array([acc[n][i] for i in idx]) >= thr[n])
+        if hit.size == 0 or hit[0] == 0:
+            continue
+        inside = np.arange(idx[hit[0] - 1] + 1, idx[hit[0]])
+        if inside.size == 0:
+            continue
+        extra = _spread(scores, inside, min(3, inside.size))
+        more = decode_iterates(recorded[extra], {n: labels[n]}, **kwargs)
+        acc[n].update({int(i): float(a) for i, a in zip(extra, more.accuracy[n])})
+    return acc, along
+
+
 def decode_trajectory(
     trajectory: Any,
     reference: Any,
     labels: dict[str, Any] | None = None,
     *,
     fraction: float = 0.9,
+    budget: int | None = None,
     **kwargs: Any,
 ) -> tuple[DecodingResult, DecodingResult, dict[str, dict[str, Any]]]:
     """Decode a :class:`~simgrad.optim.Trajectory`'s recorded iterates and the reference.
 
     ``reference`` is a ``Dataset`` (its labels are used when ``labels`` is None) or an array.
-    Returns ``(along_trajectory, on_reference, thresholds)``; thresholds use the trajectory's
-    ``recorded_scores``.
+    Returns ``(along_trajectory, on_reference, thresholds)``; thresholds are first crossings
+    of ``chance + fraction·(reference − chance)`` over the decoded iterates, against the
+    trajectory's ``recorded_scores``. ``along.iterates[label]`` holds the indices (into the
+    recorded iterates) that were decoded and ``along.accuracy[label]`` their accuracies.
+
+    ``budget`` bounds the iterates decoded per label. ``None`` or ``0``, or a budget covering
+    every recorded iterate, decodes them all. Otherwise a coarse pass decodes ``budget − 3``
+    iterates (at least 2) whose scores are spread evenly over the score range, then, for each
+    label, up to 3 more inside the bracket where its accuracy first crosses the threshold
+    (paper.md §7.16: subsample the curve, keep it dense near the threshold); ``per_time`` is
+    then left empty.
     """
     if labels is None:
         labels = getattr(reference, "labels", None)
         if not labels:
             raise ValueError("labels are required when reference is not a Dataset with labels.")
-    along = decode_iterates(trajectory.recorded, labels, **kwargs)
+    if budget is not None and (not isinstance(budget, (int, np.integer)) or budget < 0):
+        raise ValueError(f"budget must be None or a non-negative integer, got {budget!r}.")
     ref = decode(reference, labels, **kwargs)
-    thr = decoding_thresholds(
-        trajectory.recorded_scores, along.accuracy, ref.accuracy, ref.chance, fraction
+    thr_acc = {
+        n: ref.chance[n] + fraction * (ref.accuracy[n] - ref.chance[n]) for n in ref.accuracy
+    }
+    scores = np.asarray(trajectory.recorded_scores, dtype=np.float64)
+    acc, coarse = _budgeted(trajectory.recorded, scores, labels, thr_acc, budget, kwargs)
+    full = all(len(acc[n]) == len(scores) for n in labels)
+    along = DecodingResult(
+        accuracy={n: np.array([acc[n][i] for i in sorted(acc[n])]) for n in labels},
+        chance=coarse.chance,
+        scheme=coarse.scheme,
+        per_time=coarse.per_time if full else {},
+        seed=coarse.seed,
+        method=coarse.method,
+        iterates={n: np.array(sorted(acc[n]), dtype=np.int64) for n in labels},
     )
+    thr = {
+        n: decoding_thresholds(
+            scores[along.iterates[n]],
+            {n: along.accuracy[n]},
+            ref.accuracy,
+            ref.chance,
+            fraction,
+        )[n]
+        for n in labels
+    }
     return along, ref, thr

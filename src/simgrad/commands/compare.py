@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-PANEL = "cka,cka-angular_score,nbs,procrustes-angular_score,linreg,ridge-lambda=100-r2-cv=5folds"
+from ..options import PANEL
 
 
 class _Error(Exception):
@@ -150,7 +150,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("y", metavar="Y", help="candidate: same samples as X; units may differ")
     p.add_argument(
         "--measures",
-        default=PANEL,
+        default=",".join(PANEL),
         metavar="A,B,...",
         help="comma-separated measure names or aliases (default: the paper's panel)",
     )

@@ -1,16 +1,20 @@
-"""``simgrad run``: the main job (see :func:`simgrad.pipeline.run`).
+"""``simgrad run``: the main job (see :func:`simgrad.report.main_job.run`).
 
-Every option can also come from a TOML file (``--config FILE``, same keys with underscores:
-``dataset``, ``data``, ``measures``, ``seeds``, ``target``, ``max_iter``, ``lr``, ``out``,
-``device``, ``labels``, ``cutoff``); options given on the command line win over the file.
-User errors (a malformed ``--data`` file, an unknown measure, an unwritable ``--out`` …) are
-reported as one line before any optimization starts, with exit code 2.
+The flags are generated from :class:`simgrad.options.RunOptions`: one ``--name-with-dashes``
+per field, with its help line, allowed values and default. Every option can also come from a
+TOML file (``--config FILE``, keys = the field names); options given on the command line win
+over the file. User errors (a malformed ``--data`` file, an unknown measure, an unwritable
+``--out`` …) are reported as one line before any optimization starts, with exit code 2.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
+from typing import Any
+
+from ..options import OptionSpec, spec
 
 HELP = """\
 Optimize synthetic data towards a reference dataset under each measure, decode every
@@ -20,25 +24,11 @@ With no argument: the built-in `context` reference and the paper's panel of meas
 
 
 def _run(args: argparse.Namespace) -> int:
-    from ..pipeline import run
+    from ..report.main_job import run
 
-    seeds = args.seeds
+    options = {s.name: getattr(args, s.name) for s in spec()}
     try:
-        run(
-            args.dataset,
-            data=args.data,
-            measures=args.measures,
-            seeds=seeds,
-            target=args.target,
-            max_iter=args.max_iter,
-            lr=args.lr,
-            out=args.out,
-            device=args.device,
-            labels=args.labels,
-            decode_iterates=args.decode_iterates,
-            config=args.config,
-            progress=not args.quiet,
-        )
+        run(config=args.config, progress=not args.quiet, **options)
     except (ValueError, TypeError, FileNotFoundError, PermissionError) as exc:
         msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         print(f"simgrad run: error: {msg}", file=sys.stderr)
@@ -46,14 +36,21 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _positive_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return v
+def _argtype(s: OptionSpec) -> Callable[[str], Any]:
+    """The option's parser of command-line text, with argparse's one-line error."""
+
+    def parse(text: str) -> Any:
+        try:
+            return s.parse(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {s.type}, got {text!r}") from None
+
+    parse.__name__ = s.name
+    return parse
+
+
+def _help(s: OptionSpec) -> str:
+    return f"{s.help}; {s.range} (default: {s.default})".replace("%", "%%")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -63,42 +60,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         description=HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    src = p.add_mutually_exclusive_group()
-    src.add_argument(
-        "--dataset",
-        metavar="NAME",
-        help="a built-in or shared dataset (default: context); see sg.datasets.available()",
-    )
-    src.add_argument(
-        "--data",
-        metavar="FILE",
-        help=".npz with an array 'data' (time, conditions, units) or (samples, units) and "
-        "1-D arrays 'label_<name>'; also .mat, NWB, netCDF",
-    )
-    p.add_argument(
-        "--measures",
-        metavar="A,B,...",
-        help="comma-separated measure names or aliases (default: cka, cka-angular_score, nbs, "
-        "procrustes-angular_score, linreg, ridge-lambda=100-r2-cv=5folds)",
-    )
-    p.add_argument("--seeds", type=_positive_int, metavar="N", help="number of seeds (default 1)")
-    p.add_argument("--target", type=float, help="stop each run at this score (default 0.99)")
-    p.add_argument(
-        "--max-iter", type=_positive_int, metavar="N", help="at most N Adam steps (default 300)"
-    )
-    p.add_argument("--lr", type=float, help="Adam step size (default 0.1)")
-    p.add_argument("--labels", metavar="A,B", help="labels to decode (default: all categorical)")
-    p.add_argument(
-        "--decode-iterates",
-        type=int,
-        metavar="N",
-        help="decode at most N iterates per run (default 10, dense near the thresholds); "
-        "0 = every recorded iterate",
-    )
-    p.add_argument(
-        "--out", metavar="DIR", help="output folder (default: simgrad-out in the current folder)"
-    )
-    p.add_argument("--device", choices=["cpu", "cuda"], help="where to compute (default cpu)")
+    source = p.add_mutually_exclusive_group()
+    for s in spec():
+        group = source if s.name in ("dataset", "data") else p
+        group.add_argument(s.flag, dest=s.name, metavar=s.metavar, type=_argtype(s), help=_help(s))
     p.add_argument("--config", metavar="FILE", help="TOML file holding any of these options")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress output or summary")
     p.set_defaults(func=_run)

@@ -30,6 +30,8 @@ from matplotlib.cm import ScalarMappable
 from matplotlib.colors import LogNorm, to_hex
 from matplotlib.figure import Figure
 
+from ..measures import short_name
+
 __all__ = [
     "PAPER_COLORS",
     "capture_vs_variance",
@@ -39,7 +41,6 @@ __all__ = [
     "png_bytes",
     "region_plot",
     "score_curves",
-    "short_name",
     "spectrum",
 ]
 
@@ -80,13 +81,6 @@ _RC = {
     "xtick.labelsize": 8,
     "ytick.labelsize": 8,
 }
-
-
-def short_name(name: str) -> str:
-    """The short display name of a measure (see :func:`simgrad.measures.short_name`)."""
-    from ..measures import short_name as _short
-
-    return _short(name)
 
 
 def measure_colors(measures: Sequence[str]) -> dict[str, tuple[float, float, float]]:

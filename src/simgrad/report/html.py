@@ -29,7 +29,8 @@ import numpy as np
 import pandas as pd
 
 from .._io import csv_text
-from .figures import color_hex, short_name
+from ..measures import short_name
+from .figures import color_hex
 
 __all__ = ["render_report", "table_html"]
 
@@ -158,6 +159,94 @@ def _summary_html(
     )
 
 
+_DATASET_KEYS = (
+    "name",
+    "description",
+    "area",
+    "task",
+    "shape",
+    "units",
+    "time",
+    "source",
+    "citation",
+    "license",
+)
+
+
+def _head(title: str, subtitle: str) -> list[str]:
+    return [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{escape(title)}</title><style>{_css()}</style></head><body>",
+        '<header class="top"><div class="wrap">',
+        f'<h1>{escape(title)}</h1><p class="sub">{subtitle}</p></div></header>',
+        '<main class="wrap">',
+        '<nav class="toc"><a href="#summary">Summary</a><a href="#figures">Figures</a>'
+        '<a href="#dataset">Dataset</a><a href="#measures">Measures</a>'
+        '<a href="#tables">Tables</a><a href="#settings">Settings</a></nav>',
+    ]
+
+
+def _summary_section(
+    summary: pd.DataFrame, colors: Mapping[str, Sequence[float]], cutoff: float
+) -> list[str]:
+    return [
+        '<section id="summary"><h2>Summary</h2>',
+        "<p>Synthetic data were optimized towards the reference under each measure. The "
+        "<em>threshold score</em> is the score at which decoding of a label first reaches 90% "
+        "of the way from chance to the decoder's accuracy on the reference; the last column "
+        f"counts the principal components captured before the score reaches {cutoff:g}.</p>",
+        _summary_html(summary, colors, cutoff),
+        "</section>",
+    ]
+
+
+def _dataset_section(dataset: Mapping[str, Any], spectrum: tuple[bytes, str] | None) -> list[str]:
+    labels = dataset.get("labels") or {}
+    label_rows = "".join(
+        f"<tr><td>{escape(str(k))}</td><td>{escape(str(v))}</td></tr>" for k, v in labels.items()
+    )
+    items = [
+        (key, escape(str(dataset[key])))
+        for key in _DATASET_KEYS
+        if dataset.get(key) not in (None, "")
+    ]
+    parts = [
+        '<section id="dataset"><h2>Dataset</h2><div class="dataset">',
+        f'<article class="card wide" data-dataset="{escape(str(dataset.get("name", "")))}">',
+        _dl(items),
+    ]
+    if label_rows:
+        parts.append(
+            '<table class="labels"><thead><tr><th>label</th><th>classes (count)</th></tr>'
+            f"</thead><tbody>{label_rows}</tbody></table>"
+        )
+    parts.append("</article>")
+    if spectrum is not None:
+        parts.append(_figure("spectrum", spectrum[0], spectrum[1]))
+    parts.append("</div></section>")
+    return parts
+
+
+def _tables_section(thresholds: pd.DataFrame, pc_capture: pd.DataFrame) -> list[str]:
+    evr_fmt = {"explained_variance_ratio": lambda v: f"{float(v):.3g}"}
+    return [
+        '<section id="tables"><h2>Tables</h2>',
+        "<h3>Decoding thresholds <small>(results/thresholds.csv)</small></h3>",
+        table_html(thresholds, "thresholds", empty={"threshold_score": "never reached"}),
+        "<details><summary>Principal-component capture "
+        f"<small>(results/pc_capture.csv, {len(pc_capture)} rows)</small></summary>",
+        table_html(
+            pc_capture,
+            "pc_capture",
+            empty={"capture_score": "never captured"},
+            formatters=evr_fmt,
+        ),
+        "</details></section>",
+    ]
+
+
 def render_report(
     *,
     title: str,
@@ -182,83 +271,16 @@ def render_report(
     """
     figs = dict(figures)
     spectrum = figs.pop("spectrum", None)
-    parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{escape(title)}</title><style>{_css()}</style></head><body>",
-        '<header class="top"><div class="wrap">',
-        f'<h1>{escape(title)}</h1><p class="sub">{subtitle}</p></div></header>',
-        '<main class="wrap">',
-        '<nav class="toc"><a href="#summary">Summary</a><a href="#figures">Figures</a>'
-        '<a href="#dataset">Dataset</a><a href="#measures">Measures</a>'
-        '<a href="#tables">Tables</a><a href="#settings">Settings</a></nav>',
-        '<section id="summary"><h2>Summary</h2>',
-        "<p>Synthetic data were optimized towards the reference under each measure. The "
-        "<em>threshold score</em> is the score at which decoding of a label first reaches 90% "
-        "of the way from chance to the decoder's accuracy on the reference; the last column "
-        f"counts the principal components captured before the score reaches {cutoff:g}.</p>",
-        _summary_html(summary, colors, cutoff),
-        "</section>",
-        '<section id="figures"><h2>Figures</h2>',
-    ]
+    parts = _head(title, subtitle) + _summary_section(summary, colors, cutoff)
+    parts.append('<section id="figures"><h2>Figures</h2>')
     parts += [_figure(k, png, cap) for k, (png, cap) in figs.items()]
     parts.append("</section>")
-
-    # dataset card
-    labels = dataset.get("labels") or {}
-    label_rows = "".join(
-        f"<tr><td>{escape(str(k))}</td><td>{escape(str(v))}</td></tr>" for k, v in labels.items()
-    )
-    ds_items = [
-        (key, escape(str(dataset[key])))
-        for key in (
-            "name",
-            "description",
-            "area",
-            "task",
-            "shape",
-            "units",
-            "time",
-            "source",
-            "citation",
-            "license",
-        )
-        if dataset.get(key) not in (None, "")
-    ]
-    parts += [
-        '<section id="dataset"><h2>Dataset</h2><div class="dataset">',
-        f'<article class="card wide" data-dataset="{escape(str(dataset.get("name", "")))}">',
-        _dl(ds_items),
-    ]
-    if label_rows:
-        parts.append(
-            '<table class="labels"><thead><tr><th>label</th><th>classes (count)</th></tr>'
-            f"</thead><tbody>{label_rows}</tbody></table>"
-        )
-    parts.append("</article>")
-    if spectrum is not None:
-        parts.append(_figure("spectrum", spectrum[0], spectrum[1]))
-    parts.append("</div></section>")
-
+    parts += _dataset_section(dataset, spectrum)
     parts.append('<section id="measures"><h2>Measures</h2><div class="cards">')
     parts += [_card_html(c, colors) for c in cards]
     parts.append("</div></section>")
-
-    evr_fmt = {"explained_variance_ratio": lambda v: f"{float(v):.3g}"}
+    parts += _tables_section(thresholds, pc_capture)
     parts += [
-        '<section id="tables"><h2>Tables</h2>',
-        "<h3>Decoding thresholds <small>(results/thresholds.csv)</small></h3>",
-        table_html(thresholds, "thresholds", empty={"threshold_score": "never reached"}),
-        "<details><summary>Principal-component capture "
-        f"<small>(results/pc_capture.csv, {len(pc_capture)} rows)</small></summary>",
-        table_html(
-            pc_capture,
-            "pc_capture",
-            empty={"capture_score": "never captured"},
-            formatters=evr_fmt,
-        ),
-        "</details></section>",
         '<section id="settings"><h2>Settings</h2>',
         _dl([(str(k), f"<code>{escape(_setting(v))}</code>") for k, v in settings.items()]),
         "</section>",

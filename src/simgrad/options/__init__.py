@@ -22,18 +22,24 @@ ValueError: max_iter must be a positive integer, got 0.
 
 from __future__ import annotations
 
-import dataclasses
 import difflib
-import math
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-import numpy as np
+from . import checks as C
 
-__all__ = ["PANEL", "OptionSpec", "RunOptions", "load_config", "markdown_table", "spec"]
+__all__ = [
+    "PANEL",
+    "OptionSpec",
+    "RunOptions",
+    "load_config",
+    "markdown_table",
+    "spec",
+    "write_docs",
+]
 
 #: the paper's panel of measures (Fig. 3)
 PANEL = (
@@ -59,146 +65,6 @@ class OptionSpec:
     help: str
     metavar: str | None
     parse: Callable[[str], Any]
-
-
-# ----------------------------------------------------------------------------- checks
-def _is_int(v: Any) -> bool:
-    return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
-
-
-def _number(name: str, v: Any, *, positive: bool = False) -> float:
-    if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name} must be a number, got {v!r}.")
-    f = float(v)
-    if not math.isfinite(f) or (positive and f <= 0):
-        kind = "a positive finite number" if positive else "a finite number"
-        raise ValueError(f"{name} must be {kind}, got {v!r}.")
-    return f
-
-
-def _check_dataset(v: Any) -> Any:
-    if v is None:
-        return None
-    if isinstance(v, str):
-        if not v.strip():
-            raise ValueError("dataset must be a dataset name, got an empty string.")
-        return v.strip()
-    from .datasets import Dataset
-
-    if not isinstance(v, Dataset):
-        raise TypeError(f"dataset must be a dataset name or a simgrad Dataset, got {v!r}.")
-    return v
-
-
-def _check_data(v: Any) -> Path | None:
-    if v is None:
-        return None
-    if not isinstance(v, (str, os.PathLike)):
-        raise TypeError(f"data must be a file path, got {v!r}.")
-    p = Path(v)
-    if not p.is_file():
-        raise ValueError(f"data: no such file: {str(p)!r}.")
-    return p
-
-
-def _check_measures(value: Any) -> tuple[str, ...]:
-    if isinstance(value, str):
-        names = [m.strip() for m in value.split(",")]
-    elif isinstance(value, Sequence):
-        names = list(value)
-    else:
-        raise TypeError(
-            f"measures must be a list of names or a comma-separated string, got {value!r}."
-        )
-    if not names or any(not isinstance(n, str) or not n.strip() for n in names):
-        raise ValueError(f"measures must be non-empty names, got {value!r}.")
-    from .measures import measure, measures
-
-    canon: list[str] = []
-    for n in (n.strip() for n in names):
-        try:
-            m = measure(n)
-        except ValueError as exc:
-            raise ValueError(f"measures: {exc}") from None
-        if m.name in canon:
-            raise ValueError(f"measures: {n!r} names {m.name!r} twice; give each measure once.")
-        if m.is_distance:
-            alt = [a for a in measures(m.name.split("-distance")[0] + "-*") if a.endswith("score")]
-            hint = f" such as {', '.join(alt[:3])}" if alt else ""
-            raise ValueError(
-                f"measures: {n!r} is a distance (0 = identical); the main job drives scores "
-                f"towards a target, so give a score form{hint} (see `simgrad measures`)."
-            )
-        canon.append(m.name)
-    return tuple(n.strip() for n in names)
-
-
-def _check_seeds(v: Any) -> tuple[int, ...]:
-    if _is_int(v):
-        if v < 1:
-            raise ValueError(f"seeds must be a positive number of seeds, got {v!r}.")
-        return tuple(range(int(v)))
-    if isinstance(v, Sequence) and not isinstance(v, str):
-        if not v or not all(_is_int(s) and s >= 0 for s in v):
-            raise ValueError(f"seeds must be non-negative integers, got {v!r}.")
-        if len(set(v)) != len(v):
-            raise ValueError(f"seeds must be distinct, got {v!r}.")
-        return tuple(int(s) for s in v)
-    raise TypeError(f"seeds must be a count or a list of seeds, got {v!r}.")
-
-
-def _check_max_iter(v: Any) -> int:
-    if not _is_int(v) or v < 1:
-        raise ValueError(f"max_iter must be a positive integer, got {v!r}.")
-    return int(v)
-
-
-def _check_out(v: Any) -> Path:
-    if not isinstance(v, (str, os.PathLike)) or not str(v):
-        raise TypeError(f"out must be a folder path, got {v!r}.")
-    return Path(v)
-
-
-def _check_device(v: Any) -> str:
-    if not isinstance(v, str) or v.split(":")[0] not in ("cpu", "cuda"):
-        raise ValueError(f"device must be 'cpu' or 'cuda' (or 'cuda:N'), got {v!r}.")
-    if v.startswith("cuda"):
-        import torch
-
-        if not torch.cuda.is_available():
-            raise ValueError("device: 'cuda' was asked for but no CUDA GPU is available.")
-    return v
-
-
-def _check_labels(v: Any) -> tuple[str, ...] | None:
-    if v is None:
-        return None
-    if isinstance(v, str):
-        v = [s.strip() for s in v.split(",") if s.strip()]
-    if not isinstance(v, Sequence) or not all(isinstance(s, str) for s in v):
-        raise TypeError(f"labels must be a list of label names, got {v!r}.")
-    return tuple(v)
-
-
-def _check_decode_iterates(v: Any) -> int:
-    n = 0 if isinstance(v, str) and v.strip().lower() == "all" else v
-    if not _is_int(n) or n < 0 or n in (1, 2, 3):
-        raise ValueError(
-            f"decode_iterates must be 0 (every recorded iterate) or an integer ≥ 4, got {v!r}."
-        )
-    return int(n)
-
-
-# ----------------------------------------------------------------------------- CLI text
-def _seeds_text(text: str) -> int | list[int]:
-    """``"3"`` → 3 seeds; ``"0,4,7"`` → those seeds."""
-    if "," in text:
-        return [int(s) for s in text.split(",") if s.strip()]
-    return int(text)
-
-
-def _decode_text(text: str) -> int | str:
-    return "all" if text.strip().lower() == "all" else int(text)
 
 
 def _opt(
@@ -237,7 +103,7 @@ class RunOptions:
 
     dataset: Any = _opt(
         None,
-        _check_dataset,
+        C.check_dataset,
         type="str | Dataset",
         range="a name from sg.datasets.available(), or a Dataset (Python)",
         help="the reference dataset",
@@ -246,7 +112,7 @@ class RunOptions:
     )
     data: Path | None = _opt(
         None,
-        _check_data,
+        C.check_data,
         type="path",
         range="an existing file: .npz ('data', 'label_<name>'), .mat, NWB, netCDF",
         help="read the reference from a file instead of --dataset",
@@ -255,7 +121,7 @@ class RunOptions:
     )
     measures: tuple[str, ...] = _opt(
         PANEL,
-        _check_measures,
+        C.check_measures,
         type="list[str]",
         range="measure names or aliases (score forms), each once; comma-separated on the CLI",
         help="the measures to optimize",
@@ -264,17 +130,17 @@ class RunOptions:
     )
     seeds: tuple[int, ...] = _opt(
         (0,),
-        _check_seeds,
+        C.check_seeds,
         type="int | list[int]",
         range="a count N ≥ 1 (seeds 0 … N−1) or distinct seeds ≥ 0",
         help="the seeds of the runs (initial data, folds)",
         metavar="N|A,B",
-        parse=_seeds_text,
+        parse=C.seeds_text,
         shown="1",
     )
     target: float = _opt(
         0.99,
-        lambda v: _number("target", v),
+        lambda v: C.number("target", v),
         type="float",
         range="finite",
         help="stop each run once its score reaches this",
@@ -283,7 +149,7 @@ class RunOptions:
     )
     max_iter: int = _opt(
         300,
-        _check_max_iter,
+        C.check_max_iter,
         type="int",
         range="≥ 1",
         help="at most this many Adam steps per run",
@@ -292,7 +158,7 @@ class RunOptions:
     )
     lr: float = _opt(
         0.1,
-        lambda v: _number("lr", v, positive=True),
+        lambda v: C.number("lr", v, positive=True),
         type="float",
         range="> 0, finite",
         help="Adam step size",
@@ -301,7 +167,7 @@ class RunOptions:
     )
     out: Path = _opt(
         Path("simgrad-out"),
-        _check_out,
+        C.check_out,
         type="path",
         range="a folder that can be created and written",
         help="output folder",
@@ -309,7 +175,7 @@ class RunOptions:
     )
     device: str = _opt(
         "cpu",
-        _check_device,
+        C.check_device,
         type="str",
         range="cpu, cuda, cuda:N (a CUDA GPU must be present)",
         help="where to compute",
@@ -317,7 +183,7 @@ class RunOptions:
     )
     labels: tuple[str, ...] | None = _opt(
         None,
-        _check_labels,
+        C.check_labels,
         type="list[str]",
         range="labels of the dataset; comma-separated on the CLI",
         help="the labels to decode",
@@ -326,7 +192,7 @@ class RunOptions:
     )
     cutoff: float = _opt(
         0.9,
-        lambda v: _number("cutoff", v),
+        lambda v: C.number("cutoff", v),
         type="float",
         range="finite",
         help='the score for "PCs captured before" in the summary',
@@ -335,13 +201,13 @@ class RunOptions:
     )
     decode_iterates: int = _opt(
         10,
-        _check_decode_iterates,
+        C.check_decode_iterates,
         type="int",
         range="0 or 'all' (every recorded iterate), or ≥ 4",
         help="decode each label at most at this many iterates per run: all but 3 spread over "
         "the score range, up to 3 more where its accuracy crosses the threshold",
         metavar="N",
-        parse=_decode_text,
+        parse=C.decode_text,
     )
 
     def __post_init__(self) -> None:
@@ -408,7 +274,7 @@ class RunOptions:
     @property
     def canonical_measures(self) -> tuple[str, ...]:
         """The canonical names of :attr:`measures`, in the same order."""
-        from .measures import measure
+        from ..measures import measure
 
         return tuple(measure(m).name for m in self.measures)
 
@@ -460,7 +326,7 @@ def load_config(path: str | os.PathLike) -> dict[str, Any]:
     Raises ``ValueError`` for a missing or malformed file, an unknown key (close matches
     suggested) or a ``config`` key.
     """
-    from ._toml import load_toml
+    from .._toml import load_toml
 
     cfg = load_toml(path, "config")
     if "run" in cfg and isinstance(cfg["run"], dict) and len(cfg) == 1:
@@ -501,5 +367,18 @@ def markdown_table() -> str:
     return "\n".join(rows) + "\n"
 
 
-#: field names, in order
-FIELDS = tuple(f.name for f in dataclasses.fields(RunOptions))
+_MARKS = ("<!-- options-table:start -->\n", "<!-- options-table:end -->")
+
+
+def write_docs(path: str | os.PathLike) -> bool:
+    """Replace the table between the ``options-table`` markers of ``path`` by
+    :func:`markdown_table`; returns whether the file changed."""
+    p = Path(path)
+    text = p.read_text(encoding="utf-8")
+    if _MARKS[0] not in text or _MARKS[1] not in text:
+        raise ValueError(f"{str(p)!r} lacks the markers {_MARKS[0].strip()} / {_MARKS[1]}.")
+    head, rest = text.split(_MARKS[0], 1)
+    new = head + _MARKS[0] + markdown_table() + _MARKS[1] + rest.split(_MARKS[1], 1)[1]
+    if new != text:
+        p.write_text(new, encoding="utf-8")
+    return new != text

@@ -1,0 +1,201 @@
+"""The main job's tables: one unit's checkpoint arrays as DataFrames, the theory's
+predictions and the summary (one row per measure).
+
+Columns of the CSVs are :data:`TABLE_COLUMNS`. Averages over seeds in :func:`summary_table`
+use only the seeds where a threshold was reached; the ``reached`` columns say how many of
+them did ("never reached" is never replaced by a number).
+
+>>> scores = pd.DataFrame({"measure": "m", "seed": 0, "iteration": [0, 1], "score": [.1, .99]})
+>>> thr = pd.DataFrame({"measure": ["m"], "seed": [0], "label": ["ctx"], "chance": [.5],
+...                     "reference_accuracy": [1.0], "threshold_accuracy": [.95],
+...                     "threshold_score": [.4]})
+>>> pcs = pd.DataFrame({"measure": "m", "seed": 0, "pc": [1, 2],
+...                     "explained_variance_ratio": [.9, .1], "capture_score": [.3, None]})
+>>> summary_table(scores, thr, pcs).loc[0, ["threshold_score:ctx", "pcs_captured"]].tolist()
+[0.4, 1.0]
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "PC_R2_COLUMNS",
+    "TABLE_COLUMNS",
+    "concat",
+    "summary_table",
+    "theory_table",
+    "unit_tables",
+]
+
+#: the columns of ``results/<name>.csv``
+TABLE_COLUMNS = {
+    "scores": ["measure", "seed", "iteration", "score"],
+    "decoding": ["measure", "seed", "iteration", "score", "label", "accuracy"],
+    "thresholds": [
+        "measure",
+        "seed",
+        "label",
+        "chance",
+        "reference_accuracy",
+        "threshold_accuracy",
+        "threshold_score",
+    ],
+    "pc_capture": ["measure", "seed", "pc", "explained_variance_ratio", "capture_score"],
+}
+#: the columns of the R² table behind the PC figure (not written as a CSV)
+PC_R2_COLUMNS = ["measure", "seed", "iteration", "score", "pc", "r2"]
+
+
+def unit_tables(measure: str, seed: int, a: Mapping[str, np.ndarray]) -> dict[str, pd.DataFrame]:
+    """One (measure, seed) unit's checkpoint arrays as the rows of every table."""
+    scores = a["scores"]
+    t_scores = pd.DataFrame(
+        {
+            "measure": measure,
+            "seed": seed,
+            "iteration": np.arange(len(scores), dtype=np.int64),
+            "score": scores,
+        }
+    )
+    rec, rs = a["recorded_iterations"], a["recorded_scores"]
+    dec_rows, thr_rows = [], []
+    if "labels" in a:
+        for j, lab in enumerate(a["labels"].tolist()):
+            sel = a["decoded_label"] == j
+            dec_rows.append(
+                pd.DataFrame(
+                    {
+                        "measure": measure,
+                        "seed": seed,
+                        "iteration": a["decoded_iterations"][sel],
+                        "score": a["decoded_scores"][sel],
+                        "label": lab,
+                        "accuracy": a["decoded_accuracy"][sel],
+                    }
+                )
+            )
+            ts = float(a["threshold_score"][j])
+            thr_rows.append(
+                {
+                    "measure": measure,
+                    "seed": seed,
+                    "label": lab,
+                    "chance": float(a["chance"][j]),
+                    "reference_accuracy": float(a["reference_accuracy"][j]),
+                    "threshold_accuracy": float(a["threshold_accuracy"][j]),
+                    "threshold_score": ts if math.isfinite(ts) else None,
+                }
+            )
+    evr, cap = a["explained_variance_ratio"], a["capture_score"]
+    t_pc = pd.DataFrame(
+        {
+            "measure": measure,
+            "seed": seed,
+            "pc": np.arange(1, len(evr) + 1, dtype=np.int64),
+            "explained_variance_ratio": evr,
+            "capture_score": [float(c) if math.isfinite(c) else None for c in cap],
+        }
+    )
+    r2 = a["pc_r2"]
+    k, p = r2.shape
+    t_r2 = pd.DataFrame(
+        {
+            "measure": measure,
+            "seed": seed,
+            "iteration": np.repeat(rec, p),
+            "score": np.repeat(rs, p),
+            "pc": np.tile(np.arange(1, p + 1, dtype=np.int64), k),
+            "r2": r2.ravel(),
+        }
+    )
+    return {
+        "scores": t_scores,
+        "decoding": pd.concat(dec_rows, ignore_index=True) if dec_rows else None,
+        "thresholds": pd.DataFrame(thr_rows) if thr_rows else None,
+        "pc_capture": t_pc,
+        "pc_r2": t_r2,
+    }
+
+
+def concat(parts: list, columns: list[str]) -> pd.DataFrame:
+    """The non-empty ``parts`` stacked, in ``columns`` order (typed empty if none)."""
+    parts = [p for p in parts if p is not None and len(p)]
+    if not parts:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
+    df = pd.concat(parts, ignore_index=True)
+    return df[columns]
+
+
+def theory_table(ds: Any, measures: Sequence[str]) -> pd.DataFrame:
+    """The spectrum-only theory's capture score per PC, for the measures with a closed form."""
+    from ..analysis import theory
+
+    rows = []
+    flat = ds.flat()
+    lam = theory.spectrum(flat)
+    evr = lam / lam.sum() if lam.sum() > 0 else lam
+    for m in measures:
+        try:
+            pred = theory.capture_scores_topk(flat, m)
+        except ValueError:  # no closed form for this measure
+            continue
+        for i, v in enumerate(pred):
+            rows.append(
+                {
+                    "measure": m,
+                    "pc": i + 1,
+                    "explained_variance_ratio": float(evr[i]),
+                    "predicted_capture_score": float(v),
+                }
+            )
+    cols = ["measure", "pc", "explained_variance_ratio", "predicted_capture_score"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def summary_table(
+    scores: pd.DataFrame,
+    thresholds: pd.DataFrame,
+    pc_capture: pd.DataFrame,
+    *,
+    cutoff: float = 0.9,
+    measures: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """One row per measure: ``measure, seeds, iterations, final_score``, then for each label
+    ``threshold_score:<label>`` (mean over the seeds that reached it, NaN if none did) and
+    ``reached:<label>`` ("k/n"), then ``pcs_captured`` (mean number of PCs whose capture score
+    is ≤ ``cutoff``) and ``n_pcs``.
+    """
+    ms = list(measures) if measures is not None else list(dict.fromkeys(scores["measure"]))
+    labels = list(dict.fromkeys(thresholds["label"])) if len(thresholds) else []
+    rows = []
+    for m in ms:
+        s = scores[scores["measure"] == m]
+        last = s.sort_values(["seed", "iteration"]).groupby("seed").tail(1)
+        row: dict[str, object] = {
+            "measure": m,
+            "seeds": int(last["seed"].nunique()),
+            "iterations": float(last["iteration"].mean()) if len(last) else math.nan,
+            "final_score": float(last["score"].mean()) if len(last) else math.nan,
+        }
+        t = thresholds[thresholds["measure"] == m]
+        for lab in labels:
+            v = t[t["label"] == lab]["threshold_score"]
+            reached = v.dropna()
+            row[f"threshold_score:{lab}"] = float(reached.mean()) if len(reached) else math.nan
+            row[f"reached:{lab}"] = f"{len(reached)}/{len(v)}"
+        p = pc_capture[pc_capture["measure"] == m]
+        if len(p):
+            captured = (p["capture_score"] <= cutoff).groupby(p["seed"]).sum()
+            row["pcs_captured"] = float(captured.mean())
+            row["n_pcs"] = int(p.groupby("seed")["pc"].count().max())
+        else:
+            row["pcs_captured"] = math.nan
+            row["n_pcs"] = 0
+        rows.append(row)
+    return pd.DataFrame(rows)

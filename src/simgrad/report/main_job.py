@@ -1,0 +1,85 @@
+"""``sg.run``: the main job, computed (:func:`simgrad.pipeline.compute`) then written
+(:func:`simgrad.report.write_run`).
+
+Its keyword options are exactly the fields of :class:`~simgrad.options.RunOptions` (plus
+``config`` and ``progress``); its signature is generated from them.
+
+Example (about a minute on a laptop)::
+
+    import simgrad as sg
+    res = sg.run(measures=["cka", "procrustes-angular_score"], max_iter=200, out="out")
+    res.thresholds          # one row per measure × seed × label
+    res.report              # out/report.html
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import os
+import typing
+from typing import Any
+
+from ..options import RunOptions, spec
+from ..pipeline import RunResult, compute
+from .summary import format_summary
+from .write import write_files
+
+__all__ = ["run"]
+
+
+def run(
+    dataset: Any = None,
+    *,
+    config: str | os.PathLike | None = None,
+    progress: bool = True,
+    **options: Any,
+) -> RunResult:
+    """Run the main job and write its outputs into ``out`` (default ``simgrad-out``).
+
+    Options (``None`` = the config's value, else the default):
+
+    {options}
+    config : a TOML file holding any of these options; explicit arguments win over it.
+    progress : report on stderr (a line per stage; a bar per run on a terminal) and print
+        the summary on stdout.
+
+    Returns the :class:`~simgrad.pipeline.RunResult` (tables as DataFrames; ``info`` is
+    ``run.json``). Bad options raise ``ValueError``/``TypeError`` naming the option before
+    any optimization.
+    """
+    opts = RunOptions.create(config, dataset=dataset, **options)
+    result = compute(opts, progress=progress)
+    info = write_files(result, result.out)
+    result = dataclasses.replace(result, info=info)
+    if progress:
+        from ..measures import short_name
+
+        names = {m: short_name(m) for m in info["measures"]}
+        print("\n" + format_summary(result.summary, cutoff=opts.cutoff, names=names), flush=True)
+        print(f"\nreport: {result.report}", flush=True)
+    return result
+
+
+def _document() -> None:
+    """Generate ``run``'s signature and the options part of its docstring from the fields."""
+    hints = typing.get_type_hints(RunOptions)
+    params = [
+        inspect.Parameter(
+            s.name,
+            inspect.Parameter.POSITIONAL_OR_KEYWORD
+            if s.name == "dataset"
+            else inspect.Parameter.KEYWORD_ONLY,
+            default=None,
+            annotation=hints[s.name] | None,
+        )
+        for s in spec()
+    ]
+    sig = inspect.signature(run)
+    params += [sig.parameters["config"], sig.parameters["progress"]]
+    run.__signature__ = sig.replace(parameters=params)  # type: ignore[attr-defined]
+    lines = [f"{s.name} : {s.help} (default: {s.default}; {s.range})." for s in spec()]
+    run.__doc__ = (run.__doc__ or "").replace("{options}", "\n    ".join(lines))
+
+
+_document()

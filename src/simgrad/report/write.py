@@ -1,0 +1,111 @@
+"""Write a run's files from its :class:`~simgrad.pipeline.RunResult` (design.md, "The main
+job")::
+
+    OUT/results/{scores,decoding,thresholds,pc_capture}.csv     always
+    OUT/run.json                                                 always
+    OUT/figures/{scores,decoding,pc_r2,capture,spectrum}.png     figures=True
+    OUT/report.html                                              html=True
+
+Every file is written atomically, and nothing in the CSVs, figures or report depends on the
+clock, so the same result gives the same bytes (only the timings in ``run.json`` differ).
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .._io import atomic_write_bytes, atomic_write_csv, atomic_write_json, atomic_write_text
+from ..pipeline import TABLE_COLUMNS, RunResult
+from . import figures as F
+from .captions import caption
+
+__all__ = ["write_run"]
+
+
+def _figures(result: RunResult, colors: dict) -> dict[str, Any]:
+    """The report's figures (``None`` where there is nothing to draw)."""
+    measures = list(result.info["measures"])
+    pcs = result.pc_capture
+    evr = (
+        pcs.drop_duplicates("pc")["explained_variance_ratio"].to_numpy()
+        if len(pcs)
+        else np.zeros(0)
+    )
+    return {
+        "scores": F.score_curves(result.scores, colors),
+        "decoding": F.decoding_vs_score(result.decoding, result.thresholds, colors)
+        if len(result.thresholds)
+        else None,
+        "pc_r2": F.pc_r2_vs_score(result.pc_r2, pcs, measures),
+        "capture": F.capture_vs_variance(pcs, colors, result.theory),
+        "spectrum": F.spectrum(evr),
+    }
+
+
+def write_files(
+    result: RunResult, out: Path, *, figures: bool = True, html: bool = True
+) -> dict[str, Any]:
+    """Write the files into ``out`` and return the ``run.json`` content written (the
+    result's ``info`` plus the writing timings)."""
+    from .page import run_page
+
+    t0 = time.perf_counter()
+    for name in TABLE_COLUMNS:
+        atomic_write_csv(out / "results" / f"{name}.csv", getattr(result, name))
+    timings = {"csv_s": time.perf_counter() - t0}
+    if figures or html:
+        t1 = time.perf_counter()
+        colors = F.measure_colors(list(result.info["measures"]))
+        opts = result.options
+        pngs: dict[str, tuple[bytes, str]] = {}
+        for key, fig in _figures(result, colors).items():
+            if fig is None:
+                continue
+            png = F.png_bytes(fig)
+            if figures:
+                atomic_write_bytes(out / "figures" / f"{key}.png", png)
+            pngs[key] = (png, caption(key, lr=opts.lr, target=opts.target))
+        timings["figures_s"] = time.perf_counter() - t1
+        if html:
+            t2 = time.perf_counter()
+            atomic_write_text(out / "report.html", run_page(result, pngs, colors))
+            timings["report_s"] = time.perf_counter() - t2
+    info = copy.deepcopy(result.info)
+    info["arguments"]["out"] = str(out)
+    info.setdefault("timings", {}).update(
+        {**timings, "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    )
+    atomic_write_json(out / "run.json", info)
+    return info
+
+
+def write_run(
+    result: RunResult,
+    out: str | os.PathLike | None = None,
+    *,
+    figures: bool = True,
+    html: bool = True,
+) -> Path:
+    """Write a run's files into ``out`` (default: the run's own ``result.out``).
+
+    The tables (``results/*.csv``) and ``run.json`` are always written; ``figures=False``
+    skips ``figures/*.png`` and ``html=False`` skips ``report.html``. Returns the folder.
+
+    >>> from simgrad.pipeline import compute                        # doctest: +SKIP
+    >>> res = compute(sg.RunOptions.create(max_iter=50, out="o"))  # doctest: +SKIP
+    >>> write_run(res, figures=False, html=False)                   # doctest: +SKIP
+    PosixPath('o')
+    """
+    from .._io import check_writable_dir
+
+    if not isinstance(result, RunResult):
+        raise TypeError(f"result must be a RunResult, got {type(result).__name__}.")
+    folder = check_writable_dir(result.out if out is None else out, "out")
+    write_files(result, folder, figures=figures, html=html)
+    return folder
