@@ -1,10 +1,10 @@
 """The sweep's report: one self-contained ``report.html`` and ``figures/thresholds.png``.
 
-The page reuses the run report's stylesheet, figure and table helpers (:mod:`simgrad.report`),
-embeds its figure as base64 PNG, loads nothing from the network, and links a unit's own report
-only where the unit made one (``unit_reports``). Its centre is the paper's summary
-(§5.1): the score each measure needs before a label is decoded as well as from the recordings
-(threshold score), per dataset, as across-seed mean with its t interval.
+The page reuses the run report's page head (stylesheet), figure and table helpers
+(:mod:`simgrad.report.html`), embeds its figure as base64 PNG, loads nothing from the network,
+and links a unit's own report only where the unit made one (``unit_reports``). Its centre is the
+paper's summary (§5.1): the score each measure needs before a label is decoded as well as from
+the recordings (threshold score), per dataset, as across-seed mean with its t interval.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from matplotlib.figure import Figure
 
 from .._io import atomic_write_bytes, atomic_write_text
 from ..report.figures import measure_colors, png_bytes, short_name
-from ..report.html import figure_html, measure_name_html, stylesheet, table_html
+from ..report.html import figure_html, measure_name_html, page_head, table_html
 from .units import UNITS
 
 if TYPE_CHECKING:
@@ -292,15 +292,9 @@ def write_report(result: SweepResult, grid: Grid, *, level: float = 0.95) -> Non
     atomic_write_bytes(out / "figures" / "thresholds.png", png)
     measure_fmt = _measure_formatter(grid.measures)
     fm = {"measure": measure_fmt, "dataset": escape}
+    sections = [("summary", "Summary"), ("runs", "Runs"), ("units", "Units"), ("grid", "Grid")]
     parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>simgrad sweep</title><style>{stylesheet()}</style></head><body>",
-        '<header class="top"><div class="wrap"><h1>simgrad sweep</h1>',
-        f'<p class="sub">{escape(_subtitle(result, grid))}</p></div></header><main class="wrap">',
-        '<nav class="toc"><a href="#summary">Summary</a><a href="#runs">Runs</a>'
-        '<a href="#units">Units</a><a href="#grid">Grid</a></nav>',
+        *page_head("simgrad sweep", escape(_subtitle(result, grid)), sections),
         *_summary_section(result, png, never_at, pct, fm),
         *_units_section(result, measure_fmt),
         *_grid_section(grid),
