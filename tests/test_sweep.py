@@ -251,6 +251,9 @@ def test_grid_expands_lists_into_settings_and_units():
         ({"measures": ["cka", "cka-kernel=linear-hsic=gretton-score"]}, ValueError, "twice"),
         ({"workers": "two"}, TypeError, "'workers'"),
         ({"out": 3}, TypeError, "'out'"),
+        ({"unit_reports": "yes"}, TypeError, "'unit_reports'"),
+        ({"report": 1}, TypeError, "'report'"),
+        ({"lr": [0.1, 0.0]}, ValueError, "lr must be"),  # refused by the unit's RunOptions
         ({"dataset": "toy2d"}, ValueError, "'dataset'"),  # set by the sweep itself
         ({"datasets": [{"name": "toy2d", "nois": 0.1}]}, ValueError, "'nois'"),  # load option
         (
