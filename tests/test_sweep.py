@@ -600,3 +600,18 @@ def test_units_write_tables_only_unless_unit_reports_are_asked_for(tmp_path, cap
         a = (plain / "units" / uid / "results" / f"{name}.csv").read_bytes()
         assert a == (full / "units" / uid / "results" / f"{name}.csv").read_bytes()
     assert json.loads((full / "sweep.json").read_text())["unit_reports"] is True
+    lib = sg.sweep(  # the library's switch, and the grid file's key, do the same
+        datasets=["toy2d"],
+        measures=["cka"],
+        seeds=[0],
+        out=tmp_path / "lib",
+        workers=0,
+        progress=False,
+        unit_reports=True,
+        **RUN_OPTIONS,
+    )
+    assert "report.html" in _files(lib.out / "units" / uid)
+    g = grid_from_mapping(
+        {"datasets": ["toy2d"], "measures": ["cka"], "seeds": 1, "unit_reports": True}
+    )
+    assert g.sweep_options == {"unit_reports": True}
