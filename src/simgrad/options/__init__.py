@@ -248,7 +248,7 @@ class RunOptions:
         keyword options raise ``TypeError``.
         """
         _check_keys(given, None, TypeError)
-        cfg = {k: v for k, v in (load_config(config) if config is not None else {}).items()}
+        cfg = load_config(config) if config is not None else {}
         cfg = {k: v for k, v in cfg.items() if v is not None}
         given = {k: v for k, v in given.items() if v is not None}
         if "dataset" in given and "data" in given:

@@ -20,7 +20,13 @@ from typing import Any
 
 import numpy as np
 
-from .._io import atomic_write_bytes, atomic_write_csv, atomic_write_json, atomic_write_text
+from .._io import (
+    atomic_write_bytes,
+    atomic_write_csv,
+    atomic_write_json,
+    atomic_write_text,
+    check_writable_dir,
+)
 from ..pipeline import TABLE_COLUMNS, RunResult
 from . import figures as F
 from .captions import caption
@@ -102,8 +108,6 @@ def write_run(
     >>> write_run(res, figures=False, html=False)                   # doctest: +SKIP
     PosixPath('o')
     """
-    from .._io import check_writable_dir
-
     if not isinstance(result, RunResult):
         raise TypeError(f"result must be a RunResult, got {type(result).__name__}.")
     folder = check_writable_dir(result.out if out is None else out, "out")
