@@ -96,10 +96,40 @@ def test_progress_line_and_eta():
     import io
 
     buf = io.StringIO()
-    printer = LinePrinter(buf, every=1e9)
+    printer = LinePrinter(buf, every=1e9, tty=True)
     printer(p)
     printer(p)  # unchanged counts: not printed twice
     assert buf.getvalue().count("sweep [") == 1
+
+
+def test_progress_without_a_terminal_is_one_line_per_finished_unit():
+    """A log file (StringIO is no TTY) gets one line per unit that finished or failed, naming
+    it, and nothing for the periodic snapshots in between; no carriage returns."""
+    import io
+
+    buf = io.StringIO()
+    printer = LinePrinter(buf, every=0.0)
+    snaps = [
+        Progress(3, 0, 0, 0, 0, 0.0),
+        Progress(3, 0, 0, 1, 0, 1.0),
+        Progress(3, 0, 0, 1, 0, 2.0),  # periodic: the clock moved
+        Progress(3, 1, 0, 1, 0, 3.0, computed=1, last="u1", last_status="done"),
+        Progress(3, 1, 0, 0, 1, 4.0, computed=1, last="u2", last_status="failed"),
+        Progress(3, 2, 0, 0, 1, 5.0, computed=2, last="u3", last_status="done"),
+        Progress(3, 2, 0, 0, 1, 5.0, computed=2),
+    ]
+    for p in snaps:
+        printer(p)
+    lines = buf.getvalue().splitlines()
+    assert len(lines) == 3 and "\r" not in buf.getvalue()
+    assert [ln.rsplit(" · ", 1)[1] for ln in lines] == ["u1 done", "u2 failed", "u3 done"]
+    assert "1/3 finished" in lines[0] and "1 failed" in lines[1] and "2/3 finished" in lines[2]
+    tty = io.StringIO()
+    tty.isatty = lambda: True  # a terminal: a line per change of the counts, as before
+    term = LinePrinter(tty, every=1e9)
+    for p in snaps:
+        term(p)
+    assert tty.getvalue().count("sweep [") == 5
 
 
 def _write_marker_file(unit, folder):
@@ -212,8 +242,8 @@ def test_grid_expands_lists_into_settings_and_units():
     ("change", "error", "names"),
     [
         ({"max_iterations": 30}, ValueError, "'max_iterations'"),  # unknown key
-        ({"max_iter": "thirty"}, TypeError, "'max_iter'"),  # wrong type
-        ({"max_iter": [30, 2.5]}, TypeError, "'max_iter'"),  # wrong type inside a sweep
+        ({"max_iter": "thirty"}, ValueError, "max_iter must be"),  # wrong type (RunOptions)
+        ({"max_iter": [30, 2.5]}, ValueError, "max_iter must be"),  # wrong type inside a sweep
         ({"seeds": [0, "1"]}, TypeError, "'seeds'"),
         ({"seeds": [0, 0]}, ValueError, "'seeds'"),
         ({"datasets": ["toy2d", "ultrametrc"]}, ValueError, "'ultrametrc'"),  # unknown dataset
@@ -221,6 +251,9 @@ def test_grid_expands_lists_into_settings_and_units():
         ({"measures": ["cka", "cka-kernel=linear-hsic=gretton-score"]}, ValueError, "twice"),
         ({"workers": "two"}, TypeError, "'workers'"),
         ({"out": 3}, TypeError, "'out'"),
+        ({"unit_reports": "yes"}, TypeError, "'unit_reports'"),
+        ({"report": 1}, TypeError, "'report'"),
+        ({"lr": [0.1, 0.0]}, ValueError, "lr must be"),  # refused by the unit's RunOptions
         ({"dataset": "toy2d"}, ValueError, "'dataset'"),  # set by the sweep itself
         ({"datasets": [{"name": "toy2d", "nois": 0.1}]}, ValueError, "'nois'"),  # load option
         (
@@ -243,6 +276,34 @@ def test_malformed_grid_fails_before_any_unit(tmp_path, capsys, change, error, n
     assert not out.exists()  # nothing started, nothing written
     with pytest.raises(error, match=names.replace("(", r"\(")):
         grid_from_mapping(bad)
+
+
+@pytest.mark.parametrize(
+    ("option", "values"),
+    [
+        ("lr", [0.1, -1.0]),
+        ("decode_iterates", [10, 2]),
+        ("target", [0.9, "high"]),
+        ("labels", [["choice"], [1, 2]]),  # a list of lists sweeps the option
+        ("device", "tpu"),
+    ],
+)
+def test_grid_row_is_refused_with_the_run_options_message(option, values):
+    """Each unit's options are checked by building its RunOptions: the grid's error is the
+    message ``RunOptions`` gives for the bad value (which names the option)."""
+    from simgrad.options import RunOptions
+
+    bad = values[-1] if isinstance(values, list) else values
+    with pytest.raises((ValueError, TypeError)) as want:
+        RunOptions.create(**{option: bad})
+    with pytest.raises(want.type) as got:
+        grid_from_mapping({**GRID, option: values})
+    assert str(want.value) in str(got.value) and option in str(got.value)
+
+
+def test_grid_refuses_a_distance_measure_like_run_does():
+    with pytest.raises(ValueError, match="is a distance"):
+        grid_from_mapping({**GRID, "measures": ["cka", "cka-distance=angular"]})
 
 
 def test_grid_file_errors(tmp_path, capsys):
@@ -374,6 +435,7 @@ def test_sweep_on_two_workers_equals_runs_one_by_one(tmp_path, client, expected)
     assert "data:image/png;base64," in html and 'data-figure="thresholds"' in html
     assert "<script" not in html and "http://" not in html and "https://" not in html
     assert all(uid in html for uid in res.units["unit"])
+    assert 'href="units/' not in html  # units made no report pages: none is linked
     assert (tmp_path / "figures" / "thresholds.png").read_bytes()[:4] == b"\x89PNG"
     manifest = json.loads((tmp_path / "sweep.json").read_text())
     assert manifest["status"] == "complete" and len(manifest["units"]) == 8
@@ -499,3 +561,57 @@ def test_failed_unit_is_reported_and_the_rest_kept(tmp_path, capsys):
         assert main(["sweep", str(grid), "--out", str(out), "--workers", "0", "--quiet"]) == 1
     assert done.stat().st_mtime_ns == mtime
     assert "0 computed now" in capsys.readouterr().out
+
+
+def _files(folder: Path) -> set[str]:
+    return {str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()}
+
+
+def test_units_write_tables_only_unless_unit_reports_are_asked_for(tmp_path, capsys):
+    """By default a unit writes its tables, run.json and done.json, no figures and no HTML,
+    and the sweep report links no unit page; with --unit-reports (or unit_reports=True) each
+    unit also has its figures and report.html, and the sweep report links them."""
+    from simgrad.cli import main
+
+    grid = tmp_path / "grid.toml"
+    grid.write_text(
+        _toml({"datasets": ["toy2d"], "measures": ["cka"], "seeds": [0], **RUN_OPTIONS})
+    )
+    plain, full = tmp_path / "plain", tmp_path / "full"
+    assert main(["sweep", str(grid), "--out", str(plain), "--workers", "0", "--quiet"]) == 0
+    assert (
+        main(
+            ["sweep", str(grid), "--out", str(full), "--workers", "0", "--quiet", "--unit-reports"]
+        )
+        == 0
+    )
+    capsys.readouterr()
+    (uid,) = [p.name for p in (plain / "units").iterdir() if not p.name.startswith(".")]
+    tables = {f"results/{name}.csv" for name in TABLES} | {"run.json", MARKER}
+    got = _files(plain / "units" / uid)
+    assert tables <= got
+    assert not any(f.endswith((".png", ".html")) for f in got), got
+    assert f'href="units/{uid}/report.html"' not in (plain / "report.html").read_text()
+    got = _files(full / "units" / uid)  # same unit: reports do not change the unit id
+    assert tables <= got and "report.html" in got
+    assert any(f.startswith("figures/") and f.endswith(".png") for f in got), got
+    assert f'href="units/{uid}/report.html"' in (full / "report.html").read_text()
+    for name in TABLES:  # the same tables either way
+        a = (plain / "units" / uid / "results" / f"{name}.csv").read_bytes()
+        assert a == (full / "units" / uid / "results" / f"{name}.csv").read_bytes()
+    assert json.loads((full / "sweep.json").read_text())["unit_reports"] is True
+    lib = sg.sweep(  # the library's switch, and the grid file's key, do the same
+        datasets=["toy2d"],
+        measures=["cka"],
+        seeds=[0],
+        out=tmp_path / "lib",
+        workers=0,
+        progress=False,
+        unit_reports=True,
+        **RUN_OPTIONS,
+    )
+    assert "report.html" in _files(lib.out / "units" / uid)
+    g = grid_from_mapping(
+        {"datasets": ["toy2d"], "measures": ["cka"], "seeds": 1, "unit_reports": True}
+    )
+    assert g.sweep_options == {"unit_reports": True}

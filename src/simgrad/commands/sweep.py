@@ -1,9 +1,10 @@
-"""``simgrad sweep GRID.toml [--out DIR] [--workers N | --scheduler ADDRESS]``.
+"""``simgrad sweep GRID.toml [--out DIR] [--workers N | --scheduler ADDRESS] [--unit-reports]``.
 
-Runs every dataset × setting × measure × seed of a grid file as one ``sg.run`` unit (format:
-:mod:`simgrad.sweeps.grid`), on a local Dask cluster by default, and writes the aggregated
-tables and ``report.html`` into ``--out``. Rerunning the same command resumes: finished units
-are skipped. Exit status: 0 all units finished, 1 some failed, 2 invalid grid or options.
+Runs every dataset × setting × measure × seed of a grid file as one unit of the main job
+(format: :mod:`simgrad.sweeps.grid`), on a local Dask cluster by default, and writes the
+aggregated tables and ``report.html`` into ``--out``. Rerunning the same command resumes:
+finished units are skipped. Exit status: 0 all units finished, 1 some failed, 2 invalid grid
+or options.
 """
 
 from __future__ import annotations
@@ -16,14 +17,15 @@ def _run(args: argparse.Namespace) -> int:
     from simgrad.sweeps import sweep_file
 
     try:
-        res = sweep_file(
+        res = sweep_file(  # None: the grid file's value, else the default
             args.grid,
             out=args.out,
             workers=args.workers,
             scheduler=args.scheduler,
-            progress=not args.quiet,
-            report=not args.no_report,
-            **({"retries": args.retries} if args.retries is not None else {}),
+            retries=args.retries,
+            progress=False if args.quiet else None,
+            report=False if args.no_report else None,
+            unit_reports=True if args.unit_reports else None,
         )
     except (ValueError, TypeError) as exc:
         print(f"simgrad sweep: error: {exc}", file=sys.stderr)
@@ -68,5 +70,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--retries", type=int, metavar="N", help="extra attempts for a unit that raised (default 1)"
     )
     p.add_argument("--quiet", action="store_true", help="no progress lines")
-    p.add_argument("--no-report", action="store_true", help="write the tables only")
+    p.add_argument("--no-report", action="store_true", help="no sweep report.html: tables only")
+    p.add_argument(
+        "--unit-reports",
+        action="store_true",
+        help="also write figures and report.html in every unit's folder (slower; default: "
+        "the grid's 'unit_reports', else tables and run.json only)",
+    )
     p.set_defaults(func=_run)

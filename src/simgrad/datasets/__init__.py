@@ -38,6 +38,7 @@ __all__ = [
     "DatasetInfo",
     "available",
     "average_conditions",
+    "canonical_name",
     "data_dir",
     "from_file",
     "from_xarray",
@@ -116,7 +117,14 @@ REGISTRY: dict[str, Entry] = {
 }
 
 
-def _entry(name: str) -> Entry:
+def canonical_name(name: str) -> str:
+    """The :data:`REGISTRY` key that ``name`` stands for: case, surrounding blanks and ``_``
+    versus ``-`` do not matter. Raises ``ValueError`` for an unknown name (naming close
+    matches), ``TypeError`` for a non-string.
+
+    >>> canonical_name(" Exp_Gaussian ")
+    'exp-gaussian'
+    """
     if not isinstance(name, str):
         raise TypeError(f"dataset name must be a string, got {type(name).__name__}.")
     key = name.strip().lower().replace("_", "-")
@@ -127,7 +135,11 @@ def _entry(name: str) -> Entry:
             f"unknown dataset {name!r}.{hint} Known: {', '.join(REGISTRY)}; or read a file "
             "with sg.datasets.from_file(path)."
         )
-    return REGISTRY[key]
+    return key
+
+
+def _entry(name: str) -> Entry:
+    return REGISTRY[canonical_name(name)]
 
 
 def load(name: str, **options: Any) -> Dataset:

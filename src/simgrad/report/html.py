@@ -32,7 +32,7 @@ from .._io import csv_text
 from ..measures import short_name
 from .figures import color_hex
 
-__all__ = ["render_report", "table_html"]
+__all__ = ["figure_html", "measure_name_html", "page_head", "render_report", "table_html"]
 
 
 def _css() -> str:
@@ -89,7 +89,8 @@ def _img(png: bytes, alt: str) -> str:
     return f'<img alt="{escape(alt)}" src="data:image/png;base64,{data}">'
 
 
-def _figure(key: str, png: bytes, caption: str) -> str:
+def figure_html(key: str, png: bytes, caption: str) -> str:
+    """A ``<figure data-figure="key">`` embedding ``png``; ``caption`` is HTML."""
     return (
         f'<figure id="fig-{escape(key)}" data-figure="{escape(key)}">{_img(png, caption)}'
         f"<figcaption>{caption}</figcaption></figure>"
@@ -100,7 +101,8 @@ def _swatch(color: Sequence[float]) -> str:
     return f'<span class="swatch" style="background:{color_hex(color)}"></span>'
 
 
-def _measure_name(m: str, colors: Mapping[str, Sequence[float]]) -> str:
+def measure_name_html(m: str, colors: Mapping[str, Sequence[float]]) -> str:
+    """A measure's short name, after its colour swatch when ``colors`` has one."""
     sw = _swatch(colors[m]) if m in colors else ""
     return f'{sw}<span class="mname">{escape(short_name(m))}</span>'
 
@@ -150,7 +152,7 @@ def _summary_html(
         headers[f"reached:{lab}"] = f"reached: {lab}"
     empty = {f"threshold_score:{lab}": "never reached" for lab in labels}
     fmts: dict[str, Callable[[str], str]] = {
-        "measure": lambda v: _measure_name(v, colors),
+        "measure": lambda v: measure_name_html(v, colors),
         "iterations": lambda v: _num(v, 0),
         "pcs_captured": lambda v: _num(v, 0) if float(v) == int(float(v)) else _num(v, 1),
     }
@@ -173,7 +175,20 @@ _DATASET_KEYS = (
 )
 
 
-def _head(title: str, subtitle: str) -> list[str]:
+_RUN_SECTIONS = (
+    ("summary", "Summary"),
+    ("figures", "Figures"),
+    ("dataset", "Dataset"),
+    ("measures", "Measures"),
+    ("tables", "Tables"),
+    ("settings", "Settings"),
+)
+
+
+def page_head(title: str, subtitle: str, sections: Sequence[tuple[str, str]]) -> list[str]:
+    """A page's opening up to its table of contents: embedded stylesheet, header with
+    ``title`` and ``subtitle`` (HTML), and one link per ``(section id, label)``."""
+    toc = "".join(f'<a href="#{escape(i)}">{escape(label)}</a>' for i, label in sections)
     return [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
@@ -182,9 +197,7 @@ def _head(title: str, subtitle: str) -> list[str]:
         '<header class="top"><div class="wrap">',
         f'<h1>{escape(title)}</h1><p class="sub">{subtitle}</p></div></header>',
         '<main class="wrap">',
-        '<nav class="toc"><a href="#summary">Summary</a><a href="#figures">Figures</a>'
-        '<a href="#dataset">Dataset</a><a href="#measures">Measures</a>'
-        '<a href="#tables">Tables</a><a href="#settings">Settings</a></nav>',
+        f'<nav class="toc">{toc}</nav>',
     ]
 
 
@@ -224,7 +237,7 @@ def _dataset_section(dataset: Mapping[str, Any], spectrum: tuple[bytes, str] | N
         )
     parts.append("</article>")
     if spectrum is not None:
-        parts.append(_figure("spectrum", spectrum[0], spectrum[1]))
+        parts.append(figure_html("spectrum", spectrum[0], spectrum[1]))
     parts.append("</div></section>")
     return parts
 
@@ -271,9 +284,9 @@ def render_report(
     """
     figs = dict(figures)
     spectrum = figs.pop("spectrum", None)
-    parts = _head(title, subtitle) + _summary_section(summary, colors, cutoff)
+    parts = page_head(title, subtitle, _RUN_SECTIONS) + _summary_section(summary, colors, cutoff)
     parts.append('<section id="figures"><h2>Figures</h2>')
-    parts += [_figure(k, png, cap) for k, (png, cap) in figs.items()]
+    parts += [figure_html(k, png, cap) for k, (png, cap) in figs.items()]
     parts.append("</section>")
     parts += _dataset_section(dataset, spectrum)
     parts.append('<section id="measures"><h2>Measures</h2><div class="cards">')

@@ -1,13 +1,14 @@
 """Sweeps: many datasets × measures × seeds × settings, on one machine or a Dask cluster.
 
-Each combination is one *unit*: one call of ``sg.run`` with a single measure and seed, writing
-into ``DIR/units/<unit-id>/``. Units run as independent Dask tasks — by default on a local
-cluster of worker processes sized to the machine, or on an existing cluster (``scheduler=``,
-e.g. SLURM through dask-jobqueue, see ``docs/sweeps.md``). Finished units are skipped on rerun,
-a unit's folder appears atomically with its completion marker, and a unit whose worker dies
-is run again elsewhere. At the end the units' tables are stacked into ``DIR/results/*.csv``
-(with ``dataset`` and swept-option columns), summarized across seeds (mean and 95% t interval)
-and shown in one self-contained ``DIR/report.html``.
+Each combination is one *unit*: one run of the main job (``pipeline.compute`` on the unit's
+``RunOptions``) with a single measure and seed, writing its tables into ``DIR/units/<unit-id>/``
+(figures and a page too only with ``unit_reports``). Units run as independent Dask tasks — by
+default on a local cluster of worker processes sized to the machine, or on an existing cluster
+(``scheduler=``, e.g. SLURM through dask-jobqueue, see ``docs/sweeps.md``). Finished units are
+skipped on rerun, a unit's folder appears atomically with its completion marker, and a unit
+whose worker dies is run again elsewhere. At the end the units' tables are stacked into
+``DIR/results/*.csv`` (with ``dataset`` and swept-option columns), summarized across seeds (mean
+and 95% t interval) and shown in one self-contained ``DIR/report.html``.
 
 >>> import simgrad as sg                                              # doctest: +SKIP
 >>> res = sg.sweep(datasets=["toy2d", "ultrametric"], measures=["cka", "nbs"],
@@ -23,7 +24,7 @@ Layout of ``DIR``::
     results/summary_thresholds.csv  per dataset × measure × label: mean and interval
     results/summary_runs.csv        per dataset × measure: final score, iterations
     results/units.csv               one row per unit: status, seconds, folder
-    units/<unit-id>/                one ``sg.run`` output each + ``done.json``
+    units/<unit-id>/                results/*.csv, run.json, done.json (+ figures, report.html)
 """
 
 from __future__ import annotations

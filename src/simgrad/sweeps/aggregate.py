@@ -1,8 +1,8 @@
 """Aggregated tables of a sweep and their across-seed summaries.
 
 :func:`collect` stacks the ``results/*.csv`` tables of finished units into one table each, with
-a ``dataset`` column first and one column per swept ``sg.run`` option; rows keep the unit order
-(datasets × settings × measures × seeds) and, inside a unit, the order of ``sg.run``'s table.
+a ``dataset`` column first and one column per swept run option; rows keep the unit order
+(datasets × settings × measures × seeds) and, inside a unit, the order of the unit's table.
 
 :func:`mean_interval` gives the across-seed mean and its two-sided Student-t interval,
 
@@ -35,7 +35,7 @@ __all__ = [
     "summarize_thresholds",
 ]
 
-#: the tables of ``sg.run`` that a sweep stacks (``results/<name>.csv``)
+#: the tables of the main job that a sweep stacks (``results/<name>.csv``)
 TABLES = ("scores", "decoding", "thresholds", "pc_capture")
 
 

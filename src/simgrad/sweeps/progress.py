@@ -1,8 +1,8 @@
 """Progress of a whole sweep: units finished, skipped, running, failed, and time left.
 
 :class:`Progress` is a snapshot handed to the ``progress`` callback of :func:`simgrad.sweep`
-after every change; :class:`LinePrinter` is the default callback, printing one line per change
-with a text bar::
+after every change; :class:`LinePrinter` is the default callback: on a terminal a line per
+change, in a log file a line per finished unit, with a text bar::
 
     sweep [########------------]  3/8 finished (1 skipped) · 2 running · 0 failed · 14s, ~19s left
 
@@ -87,22 +87,43 @@ def _secs(s: float) -> str:
 
 
 class LinePrinter:
-    """Print a progress line whenever the counts change (and at most every ``every`` seconds
-    otherwise, so long units still show the clock). Failures are printed with their unit id."""
+    """The default progress callback: text lines on ``stream`` (default stderr).
 
-    def __init__(self, stream: TextIO | None = None, every: float = 30.0):
+    On a terminal (``tty``; default: ``stream.isatty()``) a line is printed whenever the counts
+    change, and at most every ``every`` seconds otherwise, so long units still show the clock.
+    Elsewhere (a log file, CI, a batch job) exactly one line per unit that finished or failed,
+    ending with its id and status (``… · 10s, ~10s left · toy2d__cka__seed1__3f2a… done``).
+
+    """
+
+    def __init__(
+        self, stream: TextIO | None = None, every: float = 30.0, *, tty: bool | None = None
+    ):
         self.stream = stream
         self.every = every
+        self.tty = tty
         self._last_counts: tuple | None = None
         self._last_time = 0.0
 
     def __call__(self, p: Progress) -> None:
         stream = self.stream or sys.stderr
+        tty = self.tty if self.tty is not None else _isatty(stream)
+        if not tty:
+            if p.last is not None:
+                print(f"{p.line()} · {p.last} {p.last_status}", file=stream, flush=True)
+            return
+        if p.last_status == "failed" and p.last:
+            print(f"sweep: unit {p.last} failed", file=stream)
         counts = (p.finished, p.running, p.failed)
         now = time.monotonic()
         if counts == self._last_counts and now - self._last_time < self.every:
             return
-        if p.last_status == "failed" and p.last:
-            print(f"sweep: unit {p.last} failed", file=stream)
         self._last_counts, self._last_time = counts, now
         print(p.line(), file=stream, flush=True)
+
+
+def _isatty(stream: TextIO) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):  # no isatty, or a closed stream
+        return False

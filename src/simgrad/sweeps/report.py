@@ -1,17 +1,18 @@
 """The sweep's report: one self-contained ``report.html`` and ``figures/thresholds.png``.
 
-The page reuses the run report's stylesheet and table renderer (:mod:`simgrad.report`), embeds
-its figure as base64 PNG and loads nothing from the network. Its centre is the paper's summary
-(§5.1): the score each measure needs before a label is decoded as well as from the recordings
-(threshold score), per dataset, as across-seed mean with its t interval.
+The page reuses the run report's page head (stylesheet), figure and table helpers
+(:mod:`simgrad.report.html`), embeds its figure as base64 PNG, loads nothing from the network,
+and links a unit's own report only where the unit made one (``unit_reports``). Its centre is the
+paper's summary (§5.1): the score each measure needs before a label is decoded as well as from
+the recordings (threshold score), per dataset, as across-seed mean with its t interval.
 """
 
 from __future__ import annotations
 
-import base64
-from collections.abc import Mapping, Sequence
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import fields
 from html import escape
-from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 import matplotlib
@@ -20,8 +21,9 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from .._io import atomic_write_bytes, atomic_write_text
-from ..report.figures import color_hex, measure_colors, png_bytes, short_name
-from ..report.html import table_html
+from ..report.figures import measure_colors, png_bytes, short_name
+from ..report.html import figure_html, measure_name_html, page_head, table_html
+from .units import UNITS
 
 if TYPE_CHECKING:
     from .grid import Grid
@@ -123,19 +125,6 @@ def thresholds_figure(
     return fig
 
 
-def _css() -> str:
-    return resources.files("simgrad.report").joinpath("style.css").read_text(encoding="utf-8")
-
-
-def _figure_html(key: str, png: bytes, caption: str) -> str:
-    data = base64.b64encode(png).decode("ascii")
-    return (
-        f'<figure id="fig-{escape(key)}" data-figure="{escape(key)}">'
-        f'<img alt="{escape(caption)}" src="data:image/png;base64,{data}">'
-        f"<figcaption>{escape(caption)}</figcaption></figure>"
-    )
-
-
 def _with_intervals(df: pd.DataFrame, names: Sequence[str], digits: int = 3) -> pd.DataFrame:
     """For display: ``<name>_low``/``<name>_high`` become one text column ``<name>_interval``
     (``"0.714 – 0.939"``, empty where there is no interval)."""
@@ -155,48 +144,26 @@ def _with_intervals(df: pd.DataFrame, names: Sequence[str], digits: int = 3) -> 
 
 
 def _never_at(grid: Grid) -> float:
+    """Where "never reached" is drawn: the units' target if they share one, else the default."""
     targets = {s.get("target") for s in grid.settings} - {None}
     if len(targets) == 1:
         return float(targets.pop())
-    try:
-        import inspect
+    from ..options import RunOptions
 
-        from ..pipeline import run
-
-        d = inspect.signature(run).parameters["target"].default
-        return float(d) if isinstance(d, (int, float)) else 0.99
-    except Exception:  # noqa: BLE001 - the figure still works with the paper's value
-        return 0.99
+    return float({f.name: f.default for f in fields(RunOptions)}["target"])
 
 
-def write_report(result: SweepResult, grid: Grid, *, level: float = 0.95) -> None:
-    """Write ``figures/thresholds.png`` and ``report.html`` into ``result.out``."""
-    out = result.out
-    never_at = _never_at(grid)
-    pct = f"{level:.0%}"
-    fig = thresholds_figure(result.summary_thresholds, grid.swept, never_at=never_at)
-    png = png_bytes(fig)
-    atomic_write_bytes(out / "figures" / "thresholds.png", png)
+_EMPTY = {
+    "threshold_score": "never reached",
+    "threshold_score_interval": "–",
+    "final_score_interval": "–",
+    "iterations_interval": "–",
+}
 
-    n_units = len(result.units)
-    n_done = int((result.units["status"] == "finished").sum()) if n_units else 0
-    n_ds, n_m, n_s = len(grid.datasets), len(grid.measures), len(grid.seeds)
-    settings = f" × {len(grid.settings)} settings" if len(grid.settings) > 1 else ""
-    subtitle = (
-        f"{n_ds} datasets × {n_m} measures × {n_s} seeds{settings} = {n_units} units · "
-        f"{n_done} finished · {len(result.failed)} not finished"
-    )
-    canon = _canonical(list(grid.measures))
-    colors = measure_colors([canon[m] for m in grid.measures])
 
-    def mname(v: str) -> str:
-        c = colors.get(canon.get(v, v))
-        sw = f'<span class="swatch" style="background:{color_hex(c)}"></span>' if c else ""
-        return f"{sw}{escape(short_name(canon.get(v, v)))}"
-
-    fm = {"measure": mname, "dataset": escape}
+def _headers(pct: str) -> dict[str, str]:
     interval = f"{pct} interval"
-    heads = {
+    return {
         "threshold_score": "threshold score (mean)",
         "threshold_score_interval": interval,
         "reference_accuracy": "reference accuracy",
@@ -205,41 +172,29 @@ def write_report(result: SweepResult, grid: Grid, *, level: float = 0.95) -> Non
         "iterations": "iterations (mean)",
         "iterations_interval": interval,
     }
-    empties = {
-        "threshold_score": "never reached",
-        "threshold_score_interval": "–",
-        "final_score_interval": "–",
-        "iterations_interval": "–",
-    }
-    units = result.units.drop(columns=["this_run", "folder"])
 
-    def unit_link(uid: str) -> str:
-        rep = out / "units" / uid / "report.html"
-        return (
-            f'<a href="units/{escape(uid)}/report.html">{escape(uid)}</a>'
-            if rep.is_file()
-            else escape(uid)
-        )
 
-    parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>simgrad sweep</title><style>{_css()}</style></head><body>",
-        '<header class="top"><div class="wrap"><h1>simgrad sweep</h1>',
-        f'<p class="sub">{escape(subtitle)}</p></div></header><main class="wrap">',
-        '<nav class="toc"><a href="#summary">Summary</a><a href="#runs">Runs</a>'
-        '<a href="#units">Units</a><a href="#grid">Grid</a></nav>',
+def _measure_formatter(measures: Sequence[str]) -> Callable[[str], str]:
+    """Cell formatter: a measure (as named in the grid) shown with its colour swatch."""
+    canon = _canonical(list(measures))
+    colors = measure_colors([canon[m] for m in measures])
+    return lambda v: measure_name_html(canon.get(v, v), colors)
+
+
+def _summary_section(
+    result: SweepResult, png: bytes, never_at: float, pct: str, fm: Mapping[str, Callable]
+) -> list[str]:
+    return [
         '<section id="summary"><h2>Score needed to decode like the reference</h2>',
         "<p>Tables: <code>results/summary_thresholds.csv</code>, "
         "<code>results/summary_runs.csv</code>; per seed: <code>results/thresholds.csv</code> "
-        "and the other stacked tables of <code>sg.run</code>.</p>"
+        "and the other stacked tables of the units.</p>"
         "<p>Synthetic data were optimized towards each dataset under each measure, once per "
         "seed. The <em>threshold score</em> is the score at which decoding a label first "
         "reaches 90% of the way from chance to the decoder's accuracy on the reference. "
         f"Shown: the mean over the seeds that reached it, with a two-sided {pct} Student-t "
         "interval (empty for fewer than two seeds); <code>reached</code> counts those seeds.</p>",
-        _figure_html(
+        figure_html(
             "thresholds",
             png,
             "Threshold score per measure across datasets; hollow "
@@ -248,8 +203,8 @@ def write_report(result: SweepResult, grid: Grid, *, level: float = 0.95) -> Non
         table_html(
             _with_intervals(result.summary_thresholds, ["threshold_score"]),
             "summary_thresholds",
-            empty=empties,
-            headers=heads,
+            empty=_EMPTY,
+            headers=_headers(pct),
             formatters=fm,
             css_class="summary",
         ),
@@ -259,21 +214,38 @@ def write_report(result: SweepResult, grid: Grid, *, level: float = 0.95) -> Non
         table_html(
             _with_intervals(result.summary_runs, ["final_score", "iterations"]),
             "summary_runs",
-            empty=empties,
-            headers=heads,
+            empty=_EMPTY,
+            headers=_headers(pct),
             formatters={**fm, "iterations": lambda v: f"{float(v):.1f}"},
             css_class="summary",
         ),
         "</section>",
-        '<section id="units"><h2>Units</h2><p>One <code>sg.run</code> per row; the tables in '
+    ]
+
+
+def _units_section(result: SweepResult, measure_fmt: Callable[[str], str]) -> list[str]:
+    """The units table; a unit id links to the unit's own report page where one was made."""
+    reports = {
+        uid
+        for uid, folder in zip(result.units["unit"], result.units["folder"])
+        if (result.out / folder / "report.html").is_file()
+    }
+
+    def unit_link(uid: str) -> str:
+        if uid not in reports:
+            return escape(uid)
+        return f'<a href="{UNITS}/{escape(uid)}/report.html">{escape(uid)}</a>'
+
+    parts = [
+        '<section id="units"><h2>Units</h2><p>One run of the main job per row; the tables in '
         "<code>results/</code> stack their outputs.</p>",
         table_html(
-            units,
+            result.units.drop(columns=["this_run", "folder"]),
             "units",
             empty={"seconds": "–"},
             formatters={
                 "unit": unit_link,
-                "measure": mname,
+                "measure": measure_fmt,
                 "seconds": lambda v: f"{float(v):.1f}",
             },
         ),
@@ -284,20 +256,52 @@ def write_report(result: SweepResult, grid: Grid, *, level: float = 0.95) -> Non
         )
         parts.append(f"<h3>Not finished</h3><ul>{items}</ul>")
     parts.append("</section>")
-    g = grid.as_dict()
+    return parts
+
+
+def _grid_section(grid: Grid) -> list[str]:
     rows = "".join(
-        f"<dt>{escape(k)}</dt><dd><code>{escape(_fmt(v))}</code></dd>" for k, v in g.items()
+        f"<dt>{escape(k)}</dt><dd><code>{escape(_fmt(v))}</code></dd>"
+        for k, v in grid.as_dict().items()
     )
-    parts += [
-        '<section id="grid"><h2>Grid</h2>',
-        f'<dl class="kv">{rows}</dl>',
-        "</section>",
+    return ['<section id="grid"><h2>Grid</h2>', f'<dl class="kv">{rows}</dl>', "</section>"]
+
+
+def _subtitle(result: SweepResult, grid: Grid) -> str:
+    n_units = len(result.units)
+    n_done = int((result.units["status"] == "finished").sum()) if n_units else 0
+    n_ds, n_m, n_s = len(grid.datasets), len(grid.measures), len(grid.seeds)
+    settings = f" × {len(grid.settings)} settings" if len(grid.settings) > 1 else ""
+    return (
+        f"{n_ds} datasets × {n_m} measures × {n_s} seeds{settings} = {n_units} units · "
+        f"{n_done} finished · {len(result.failed)} not finished"
+    )
+
+
+def write_report(result: SweepResult, grid: Grid, *, level: float = 0.95) -> None:
+    """Write ``figures/thresholds.png`` and ``report.html`` into ``result.out``.
+
+    The page stands alone: it embeds its figure and stylesheet, and links a unit's own
+    ``report.html`` only where that page exists (units write one only with unit reports on).
+    """
+    out = result.out
+    never_at = _never_at(grid)
+    pct = f"{level:.0%}"
+    fig = thresholds_figure(result.summary_thresholds, grid.swept, never_at=never_at)
+    png = png_bytes(fig)
+    atomic_write_bytes(out / "figures" / "thresholds.png", png)
+    measure_fmt = _measure_formatter(grid.measures)
+    fm = {"measure": measure_fmt, "dataset": escape}
+    sections = [("summary", "Summary"), ("runs", "Runs"), ("units", "Units"), ("grid", "Grid")]
+    parts = [
+        *page_head("simgrad sweep", escape(_subtitle(result, grid)), sections),
+        *_summary_section(result, png, never_at, pct, fm),
+        *_units_section(result, measure_fmt),
+        *_grid_section(grid),
         "</main></body></html>\n",
     ]
     atomic_write_text(out / "report.html", "\n".join(parts))
 
 
 def _fmt(v: Any) -> str:
-    import json
-
     return v if isinstance(v, str) else json.dumps(v)

@@ -9,6 +9,7 @@ import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ import pandas as pd
 
 from .._io import atomic_write_csv, atomic_write_json, check_writable_dir
 from .aggregate import TABLES, collect, summarize_runs, summarize_thresholds
-from .execute import run_units
+from .execute import Outcome, run_units
 from .grid import Grid, load_grid, make_grid
 from .progress import LinePrinter, Progress
 from .units import MARKER, TMP, UNITS, Unit, read_marker, unit_dir
@@ -47,7 +48,7 @@ class SweepResult:
 
     @property
     def tables(self) -> dict[str, pd.DataFrame]:
-        """The four stacked ``sg.run`` tables by name."""
+        """The four stacked tables of the units by name."""
         return {name: getattr(self, name) for name in TABLES}
 
     @property
@@ -56,27 +57,23 @@ class SweepResult:
         return int((self.units["this_run"] == "done").sum()) if len(self.units) else 0
 
 
-def run_pipeline_unit(unit: Unit, folder: Path) -> None:
-    """The work of one unit: ``sg.run`` with one measure and one seed, writing into ``folder``.
+def run_pipeline_unit(unit: Unit, folder: Path, *, reports: bool = False) -> None:
+    """The work of one unit: the main job for one measure and one seed, written into ``folder``.
 
-    Dataset load options (``unit.load``) go to ``sg.datasets.load``; the loaded dataset is then
-    passed to ``sg.run``.
+    ``pipeline.compute`` runs it; ``report.write_run`` writes its tables and ``run.json``, and
+    its figures and ``report.html`` only with ``reports``. Dataset load options
+    (``unit.load``) go to ``sg.datasets.load``; the loaded dataset is then the unit's dataset.
     """
-    from ..pipeline import run
+    from ..pipeline import compute
+    from ..report import write_run
 
-    dataset: Any = unit.dataset
+    dataset = None
     if unit.load:
         from ..datasets import load
 
         dataset = load(unit.dataset, **unit.load)
-    run(
-        dataset=dataset,
-        measures=[unit.measure],
-        seeds=[unit.seed],
-        out=folder,
-        progress=False,
-        **unit.options,
-    )
+    result = compute(unit.run_options(folder, dataset=dataset), progress=False)
+    write_run(result, folder, figures=reports, html=reports)
 
 
 def sweep(
@@ -92,9 +89,10 @@ def sweep(
     torch_threads: int = 1,
     level: float = 0.95,
     report: bool = True,
+    unit_reports: bool = False,
     **run_options: Any,
 ) -> SweepResult:
-    """Run ``sg.run`` for every dataset × setting × measure × seed and aggregate the results.
+    """Run the main job for every dataset × setting × measure × seed and aggregate the results.
 
     Parameters
     ----------
@@ -109,17 +107,22 @@ def sweep(
         ``distributed.Client`` (left open) or a cluster object such as ``SLURMCluster``.
     retries : extra attempts for a unit that raised (a unit whose worker died is rescheduled
         by the scheduler in any case).
-    progress : ``True`` prints progress lines to stderr; a callable receives every
-        :class:`~simgrad.sweeps.Progress` snapshot (raising from it stops the sweep).
+    progress : ``True`` prints progress to stderr (:class:`~simgrad.sweeps.LinePrinter`); a
+        callable receives every :class:`~simgrad.sweeps.Progress` snapshot (raising from it
+        stops the sweep).
     torch_threads : torch threads per worker process.
     level : confidence level of the across-seed intervals.
-    report : write ``report.html`` and ``figures/``.
-    run_options : options of ``sg.run``; a list of values sweeps over them (a list given to
-        an option that itself takes a list is one value; use a list of lists to sweep it).
+    report : write the sweep's ``report.html`` and ``figures/``.
+    unit_reports : also write figures and ``report.html`` into every unit's folder (off: a
+        unit writes its tables and ``run.json`` only).
+    run_options : fields of :class:`~simgrad.options.RunOptions` (``max_iter``, ``lr``, …);
+        a list of values sweeps over them (a list given to an option that itself takes a
+        list is one value; use a list of lists to sweep it).
 
-    The whole grid is validated before any unit starts. Units finished by an earlier call with
-    the same ``out`` are skipped. Returns a :class:`SweepResult`; units that failed are listed
-    in ``result.failed`` (with a ``RuntimeWarning``) and left out of the tables.
+    The whole grid is validated before any unit starts, every unit's options by building its
+    ``RunOptions``. Units finished by an earlier call with the same ``out`` are skipped.
+    Returns a :class:`SweepResult`; units that failed are listed in ``result.failed`` (with a
+    ``RuntimeWarning``) and left out of the tables.
     """
     grid = make_grid(
         datasets=datasets, measures=measures, seeds=seeds, run_options=run_options, source="sweep"
@@ -134,6 +137,7 @@ def sweep(
         torch_threads=torch_threads,
         level=level,
         report=report,
+        unit_reports=unit_reports,
     )
 
 
@@ -147,24 +151,19 @@ def sweep_file(
 ) -> SweepResult:
     """Run the sweep described by a TOML grid file (format: :mod:`simgrad.sweeps.grid`).
 
-    ``out``/``workers``/``scheduler`` given here override the file's keys; the output folder
-    defaults to the file's ``out`` or ``simgrad-sweep``.
+    Arguments given here (``out``, ``workers``/``scheduler``, and ``retries``, ``report``,
+    ``unit_reports``, ``progress``, … in ``kwargs``) override the file's keys; the output
+    folder defaults to the file's ``out`` or ``simgrad-sweep``.
     """
     grid = load_grid(path)
     opts = dict(grid.sweep_options)
     if workers is not None or scheduler is not None:
         opts.pop("workers", None)
         opts.pop("scheduler", None)
-    out = out if out is not None else opts.pop("out", "simgrad-sweep")
-    opts.pop("out", None)
-    return _run_grid(
-        grid,
-        out=out,
-        workers=workers if workers is not None else opts.pop("workers", None),
-        scheduler=scheduler if scheduler is not None else opts.pop("scheduler", None),
-        retries=kwargs.pop("retries", opts.pop("retries", 1)),
-        **kwargs,
-    )
+    given = {"out": out, "workers": workers, "scheduler": scheduler, **kwargs}
+    opts.update({k: v for k, v in given.items() if v is not None})
+    opts.setdefault("out", "simgrad-sweep")
+    return _run_grid(grid, **opts)
 
 
 def _versions() -> dict[str, str]:
@@ -179,19 +178,10 @@ def _versions() -> dict[str, str]:
     return out
 
 
-def _run_grid(
-    grid: Grid,
-    *,
-    out: str | os.PathLike,
-    workers: int | None = None,
-    scheduler: Any = None,
-    retries: int = 1,
-    progress: bool | Callable[[Progress], Any] = True,
-    torch_threads: int = 1,
-    level: float = 0.95,
-    report: bool = True,
-    runner: Callable[[Unit, Path], Any] = run_pipeline_unit,
-) -> SweepResult:
+def _check_arguments(
+    workers: Any, scheduler: Any, retries: Any, torch_threads: Any, progress: Any
+) -> Callable[[Progress], Any] | None:
+    """Validate the execution arguments; returns the progress callback (or ``None``)."""
     if workers is not None and (
         isinstance(workers, bool) or not isinstance(workers, int) or workers < 0
     ):
@@ -205,18 +195,36 @@ def _run_grid(
     callback = LinePrinter() if progress is True else (progress or None)
     if callback is not None and not callable(callback):
         raise TypeError("progress must be True, False or a callable taking a Progress.")
+    return callback
+
+
+def _run_grid(
+    grid: Grid,
+    *,
+    out: str | os.PathLike,
+    workers: int | None = None,
+    scheduler: Any = None,
+    retries: int = 1,
+    progress: bool | Callable[[Progress], Any] = True,
+    torch_threads: int = 1,
+    level: float = 0.95,
+    report: bool = True,
+    unit_reports: bool = False,
+) -> SweepResult:
+    callback = _check_arguments(workers, scheduler, retries, torch_threads, progress)
+    if not isinstance(unit_reports, bool) or not isinstance(report, bool):
+        raise TypeError("report and unit_reports must be True or False.")
     out = check_writable_dir(out, "out").resolve()
     (out / UNITS).mkdir(exist_ok=True)
-
     units = grid.units()
     todo = [u for u in units if not (unit_dir(out, u) / MARKER).is_file()]
-    started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     manifest = {
         "versions": _versions(),
         "grid": grid.as_dict(),
         "out": str(out),
-        "started": started,
+        "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "status": "running",
+        "unit_reports": unit_reports,
         "units": {u.uid: "pending" if u in todo else "finished" for u in units},
     }
     atomic_write_json(out / "sweep.json", manifest)
@@ -224,7 +232,7 @@ def _run_grid(
     outcome = run_units(
         todo,
         out,
-        runner,
+        partial(run_pipeline_unit, reports=unit_reports),
         total=len(units),
         skipped=len(units) - len(todo),
         workers=workers,
@@ -233,16 +241,22 @@ def _run_grid(
         torch_threads=torch_threads,
         progress=callback,
     )
-    seconds = time.perf_counter() - t0
+    manifest["seconds"] = time.perf_counter() - t0
     result = _aggregate(out, grid, units, outcome.status, outcome.errors, level)
     if report:
         from .report import write_report
 
         write_report(result, grid, level=level)
+    _finish(result, manifest, outcome)
+    return result
+
+
+def _finish(result: SweepResult, manifest: dict, outcome: Outcome) -> None:
+    """Write the final ``sweep.json``; clean the temporary folder, or warn of failed units."""
+    out = result.out
     manifest.update(
         status="complete" if result.ok else "incomplete",
         finished=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        seconds=seconds,
         workers=outcome.workers,
         scheduler=outcome.address,
         units=dict(zip(result.units["unit"], result.units["status"])),
@@ -251,15 +265,14 @@ def _run_grid(
     atomic_write_json(out / "sweep.json", manifest)
     if result.ok:
         shutil.rmtree(out / UNITS / TMP, ignore_errors=True)
-    else:
-        warnings.warn(
-            f"sweep: {len(result.failed)} of {len(units)} units failed "
-            f"(see {out / 'sweep.json'}): "
-            + "; ".join(f"{k}: {v}" for k, v in list(result.failed.items())[:3]),
-            RuntimeWarning,
-            stacklevel=3,
-        )
-    return result
+        return
+    warnings.warn(
+        f"sweep: {len(result.failed)} of {len(result.units)} units failed "
+        f"(see {out / 'sweep.json'}): "
+        + "; ".join(f"{k}: {v}" for k, v in list(result.failed.items())[:3]),
+        RuntimeWarning,
+        stacklevel=4,
+    )
 
 
 def _aggregate(

@@ -1,7 +1,8 @@
 """One unit of a sweep (one dataset × one measure × one seed × one setting) and how it runs.
 
-A unit writes into ``DIR/units/<unit-id>/``: the outputs of ``sg.run`` for that single measure
-and seed, plus the completion marker ``done.json``. The folder appears atomically: the run
+A unit writes into ``DIR/units/<unit-id>/``: the tables and ``run.json`` of the main job for
+that single measure and seed (figures and ``report.html`` too when unit reports are asked
+for), plus the completion marker ``done.json``. The folder appears atomically: the run
 writes into ``DIR/units/.tmp/<unit-id>.<random>/``, writes the marker last, and the folder is
 then renamed into place. A unit is finished exactly when its folder holds the marker, so a
 worker killed half-way leaves nothing that looks finished, and running a unit twice (a retry
@@ -26,7 +27,10 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..options import RunOptions
 
 __all__ = ["MARKER", "Unit", "execute_unit", "is_done", "read_marker", "unit_dir"]
 
@@ -37,7 +41,7 @@ TMP = ".tmp"
 
 @dataclass(frozen=True)
 class Unit:
-    """One call of the pipeline: a dataset, a single measure, a single seed, ``sg.run`` options.
+    """One run of the pipeline: a dataset, a single measure, a single seed, run options.
 
     ``load`` holds options for ``sg.datasets.load`` (empty: the dataset's defaults);
     ``dataset_id`` names the dataset in the tables (see :attr:`label`).
@@ -81,6 +85,23 @@ class Unit:
         """Folder name: readable parts plus a hash of the full spec (so changing ``max_iter``
         gives a new unit instead of silently reusing an old result)."""
         return f"{_slug(self.dataset)}__{_slug(self.measure)}__seed{self.seed}__{self.digest}"
+
+    def run_options(
+        self, out: str | Path, *, dataset: Any = None, where: str = "unit"
+    ) -> RunOptions:
+        """The unit's :class:`~simgrad.options.RunOptions`: its options with its one measure
+        and seed, writing into ``out``; ``dataset`` (default: the name) may be a loaded
+        ``Dataset``. Raises the ``ValueError``/``TypeError`` of an invalid option."""
+        from ..options import RunOptions
+
+        given = {
+            **self.options,
+            "dataset": self.dataset if dataset is None else dataset,
+            "measures": [self.measure],
+            "seeds": [self.seed],
+            "out": str(out),
+        }
+        return RunOptions.from_mapping(given, where=where)
 
     def __hash__(self) -> int:  # dict fields are unhashable; the spec hash identifies a unit
         return hash(self.digest)
