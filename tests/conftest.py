@@ -1,5 +1,6 @@
 """Shared fixtures. The real recordings live in ``../shared/data`` beside the repository (or
-wherever ``SIMGRAD_DATA_DIR`` points); tests that need them skip cleanly when absent."""
+wherever ``SIMGRAD_DATA_DIR`` points); tests that need them skip cleanly when absent. Plain
+helper functions shared by test modules live in ``helpers.py`` (``from helpers import ...``)."""
 
 from __future__ import annotations
 
@@ -10,19 +11,13 @@ import numpy as np
 import pytest
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-_SHARED = ROOT.parent / "shared" / "data"
+from helpers import SHARED_DATA, shared_data_dir
 
-if "SIMGRAD_DATA_DIR" not in os.environ and _SHARED.is_dir():
-    os.environ["SIMGRAD_DATA_DIR"] = str(_SHARED)
+if "SIMGRAD_DATA_DIR" not in os.environ and SHARED_DATA.is_dir():
+    os.environ["SIMGRAD_DATA_DIR"] = str(SHARED_DATA)
 
 # Small-matrix work dominates the suite: one intra-op thread avoids oversubscription.
 torch.set_num_threads(1)
-
-
-def shared_data_dir() -> Path | None:
-    d = Path(os.environ.get("SIMGRAD_DATA_DIR", _SHARED))
-    return d if d.is_dir() and any(d.iterdir()) else None
 
 
 @pytest.fixture(autouse=True, scope="session")

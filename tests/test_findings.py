@@ -1,4 +1,4 @@
-"""The paper's qualitative findings (paper.md §5), reproduced on shared recordings.
+"""The paper's qualitative findings (Cloos et al., ICLR 2025), reproduced on shared recordings.
 
 Y is optimized from N(0, 1) (seed 0, Adam lr 0.1, stop at 0.99) towards each reference under
 CKA and angular Procrustes; along the recorded trajectory we check that
@@ -31,6 +31,7 @@ import numpy as np
 import pytest
 
 import simgrad as sg
+from helpers import shared_data_dir, thin
 from simgrad.analysis import decode, decode_iterates, decoding_thresholds, n_captured, pc_capture
 
 MEASURES = ("cka", "procrustes-angular_score")
@@ -41,26 +42,12 @@ DATASETS = {  # name: (load options, labels to decode)
 }
 
 
-def thin(scores: np.ndarray, step: float = 0.01) -> np.ndarray:
-    """Indices of iterates at least ``step`` apart in score (first and last always kept)."""
-    keep, last = [0], scores[0]
-    for j in range(1, scores.size):
-        if abs(scores[j] - last) >= step:
-            keep.append(j)
-            last = scores[j]
-    if keep[-1] != scores.size - 1:
-        keep.append(scores.size - 1)
-    return np.array(keep)
-
-
 def _fmt(x):
     return "never" if x is None else f"{x:.3f}"
 
 
 @pytest.fixture(scope="module")
 def runs():
-    from tests.conftest import shared_data_dir
-
     if shared_data_dir() is None:
         pytest.skip("shared data folder not available")
     out = {}

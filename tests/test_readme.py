@@ -26,3 +26,15 @@ def test_readme_python_blocks_run(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     for code in blocks:
         exec(compile(code, str(README), "exec"), {"__name__": "__readme__"})
+
+
+def test_readme_files_exist():
+    """Every repository file the README names (`docs/x.md`, `LICENSE`, ...) is there."""
+    root = README.parent
+    named = set(
+        re.findall(
+            r"`((?:docs|benchmarks)/[\w./-]+\.md|[A-Z]+(?:\.md|\.cff)?)`", README.read_text()
+        )
+    )
+    assert {"docs/index.md", "LICENSE", "CITATION.cff", "CHANGELOG.md"} <= named
+    assert not [p for p in named if not (root / p).is_file()]

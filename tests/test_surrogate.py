@@ -1,4 +1,4 @@
-"""Matched-spectrum surrogate (paper.md §4.4, E6): capture scores agree with the real data's.
+"""Matched-spectrum surrogate (Cloos et al., ICLR 2025): capture scores agree with the real data's.
 
 For a shared recording X and its Gaussian surrogate G (same centred singular values, random
 singular vectors; ``sg.datasets.matched_spectrum``), Y is optimized towards each with the same
@@ -14,9 +14,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from scipy.stats import spearmanr
-from tests.test_findings import thin
 
 import simgrad as sg
+from helpers import thin
 from simgrad.analysis import pc_capture
 
 N_PCS = 10

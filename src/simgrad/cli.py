@@ -12,6 +12,8 @@ import sys
 from collections.abc import Sequence
 from importlib import import_module
 
+from . import __version__
+
 _COMMANDS = ("measures", "compare", "run", "region", "sweep")
 
 
@@ -20,6 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="simgrad",
         description="Exact, fast, differentiable similarity measures and what their scores mean.",
     )
+    parser.add_argument("--version", action="version", version=f"simgrad {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in _COMMANDS:
         try:

@@ -20,7 +20,8 @@ def _run(args: argparse.Namespace) -> int:
     width = max((len(n) for n in names), default=0)
     for name in names:
         print(f"{name:<{width}}  {sg.card(name).description}")
-    print(f"\n{len(names)} measures. `simgrad measures --card NAME` prints one card.")
+    noun = "measure" if len(names) == 1 else "measures"
+    print(f"\n{len(names)} {noun}. `simgrad measures --card NAME` prints one card.")
     return 0
 
 

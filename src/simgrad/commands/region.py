@@ -116,7 +116,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--measures", required=True, metavar="A,B", help="two measure names")
     src = p.add_mutually_exclusive_group()
     src.add_argument("--dataset", default="context", metavar="NAME", help="default: context")
-    src.add_argument("--data", metavar="FILE", help=".npz with an array 'data' (design.md)")
+    src.add_argument(
+        "--data",
+        metavar="FILE",
+        help="a file instead: .npz with an array 'data', or .mat, NWB, netCDF "
+        "(as sg.datasets.from_file reads them)",
+    )
     p.add_argument("--points-per-side", type=int, default=5, metavar="N", help="default 5")
     p.add_argument("--max-iter", type=int, default=300, metavar="N", help="default 300")
     p.add_argument("--seed", type=int, default=0, help="seed of the initial data (default 0)")
