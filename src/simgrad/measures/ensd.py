@@ -15,14 +15,10 @@ from __future__ import annotations
 
 import torch
 
-from .linalg import center, gram_feature, trace_scale
+from .linalg import center, fro2, gram_feature, tiny, trace_scale
 from .registry import Template, register
 
 __all__ = ["ensd", "participation_ratio"]
-
-
-def _fro2(a: torch.Tensor) -> torch.Tensor:
-    return (a * a).sum((-2, -1))
 
 
 def participation_ratio(x: torch.Tensor) -> torch.Tensor:
@@ -30,7 +26,7 @@ def participation_ratio(x: torch.Tensor) -> torch.Tensor:
     c = gram_feature(center(x))
     c = c / trace_scale(c)
     tr = c.diagonal(dim1=-2, dim2=-1).sum(-1)
-    return tr**2 / _fro2(c).clamp_min(torch.finfo(x.dtype).tiny)
+    return tr**2 / fro2(c).clamp_min(tiny(x))
 
 
 def ensd(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -42,8 +38,8 @@ def ensd(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     xx, yy = xx / sx, yy / sy
     xy = xc.transpose(-1, -2) @ yc / (sx.sqrt() * sy.sqrt())
     tx, ty = xx.diagonal(dim1=-2, dim2=-1).sum(-1), yy.diagonal(dim1=-2, dim2=-1).sum(-1)
-    den = _fro2(xx) * _fro2(yy)
-    return _fro2(xy) * tx * ty / den.clamp_min(torch.finfo(x.dtype).tiny)
+    den = fro2(xx) * fro2(yy)
+    return fro2(xy) * tx * ty / den.clamp_min(tiny(x))
 
 
 def _card(values):
@@ -63,4 +59,4 @@ def _card(values):
     )
 
 
-register(Template("ensd", "", (), lambda: (lambda x, y, n_conditions=None: ensd(x, y)), _card))
+register(Template("ensd", "", (), lambda: lambda x, y, n_conditions=None: ensd(x, y), _card))

@@ -26,7 +26,7 @@ from __future__ import annotations
 import torch
 
 from .forms import register_similarity
-from .linalg import center, nuclear_norm, safe_sqrt, sym_matrix_function
+from .linalg import center, fro2, nuclear_norm, safe_sqrt, sym_matrix_function, tiny
 from .registry import Param, Template, alias, register
 
 __all__ = [
@@ -38,18 +38,14 @@ __all__ = [
 ]
 
 
-def _fro2(a: torch.Tensor) -> torch.Tensor:
-    return (a * a).sum((-2, -1))
-
-
 def shape_terms(xw: torch.Tensor, yw: torch.Tensor):
     """(‖X‖², ‖Y‖², ‖XᵀY‖_*) of already centred/whitened inputs."""
-    return _fro2(xw), _fro2(yw), nuclear_norm(xw.transpose(-1, -2) @ yw)
+    return fro2(xw), fro2(yw), nuclear_norm(xw.transpose(-1, -2) @ yw)
 
 
 def _cosine(nx2, ny2, nuc):
-    tiny = torch.finfo(nx2.dtype).tiny
-    return nuc / (nx2.clamp_min(tiny) * ny2.clamp_min(tiny)).sqrt()
+    t = tiny(nx2)
+    return nuc / (nx2.clamp_min(t) * ny2.clamp_min(t)).sqrt()
 
 
 def _sq_euclid(nx2, ny2, nuc):
@@ -157,7 +153,11 @@ def _nbs_build():
 
 
 register_similarity(
-    "nbs", (), _nbs_build, _nbs_card, forms=("score", "distance=angular", "angular_score"),
+    "nbs",
+    (),
+    _nbs_build,
+    _nbs_card,
+    forms=("score", "distance=angular", "angular_score"),
     angular_metric=True,
 )
 
@@ -219,8 +219,11 @@ def _euclid_templates(family, params, build_terms, card_fn, extra_desc):
 
     def card_se(values):
         c = card_e(values)
-        c.update(metric=False, formula="‖X̃‖² + ‖Ỹ‖² − 2‖X̃ᵀỸ‖_*",
-                 description=f"squared Euclidean {extra_desc} distance after optimal rotation")
+        c.update(
+            metric=False,
+            formula="‖X̃‖² + ‖Ỹ‖² − 2‖X̃ᵀỸ‖_*",
+            description=f"squared Euclidean {extra_desc} distance after optimal rotation",
+        )
         return c
 
     register(Template(family, "distance=euclidean", params, build_e, card_e))
