@@ -28,7 +28,8 @@ import torch
 
 from .forms import register_similarity
 from .linalg import center, effective_rank, inv_sqrt_psd, rank_tol, trace_scale
-from .registry import Template, alias, register
+from .moments import surrogate_stream
+from .registry import Template, alias, describe_family, register, register_hooks
 
 __all__ = ["canonical_correlations", "cca_score", "inverse_root", "whiten"]
 
@@ -130,7 +131,7 @@ def _card(values, squared=False):
 
 
 register_similarity(
-    "cca", (), lambda: (lambda x, y, n_conditions=None: _cca(x, y, 1)), _card, angular_metric=True
+    "cca", (), lambda: lambda x, y, n_conditions=None: _cca(x, y, 1), _card, angular_metric=True
 )
 
 
@@ -142,3 +143,14 @@ register(Template("cca", "squared_score", (), _build_sq, lambda v: _card(v, squa
 
 alias("cca", "cca-score")
 alias("cca-angular-score", "cca-angular_score")
+
+describe_family(
+    "cca",
+    """Canonical correlation analysis: both inputs whitened (their own covariance removed), then
+    the canonical correlations ρ_k, the singular values of W_XᵀW_Y, summarized as the mean
+    Σρ_k/√(r_X r_Y) or, squared, as Yanai's GCD (= CKA of the whitened data). Invariant to any
+    invertible linear map; in-sample, so it overfits when units approach samples.""",
+)
+
+# streaming: W_XᵀW_Y is built from X̃ᵀX̃, ỸᵀỸ, X̃ᵀỸ alone
+register_hooks("cca", streaming=surrogate_stream)

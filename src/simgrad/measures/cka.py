@@ -25,9 +25,10 @@ from __future__ import annotations
 
 import logging
 
+import numpy as np
 import torch
 
-from .forms import register_similarity
+from .forms import register_similarity, transform
 from .linalg import (
     center,
     center_kernel,
@@ -40,7 +41,9 @@ from .linalg import (
     trace_scale,
     zero_diag,
 )
-from .registry import Param, alias
+from .moments import Stream
+from .pc_theory import PCTheory
+from .registry import Param, alias, describe_family, register_hooks
 
 __all__ = [
     "cka_from_grams",
@@ -227,11 +230,66 @@ def _card(values):
 
 register_similarity("cka", (KERNEL, HSIC), _build, _card, angular_metric=True)
 
-alias("cka", "cka-kernel=linear-hsic=gretton-score")
-alias("cka-angular_score", "cka-kernel=linear-hsic=gretton-angular_score")
+alias("cka", "cka-kernel=linear-hsic=gretton-score", display=True)
+alias("cka-angular_score", "cka-kernel=linear-hsic=gretton-angular_score", display=True)
 alias("cka-angular-score", "cka-kernel=linear-hsic=gretton-angular_score")
 alias("cka-distance=angular", "cka-kernel=linear-hsic=gretton-distance=angular")
 alias("cka-hsic_song", "cka-kernel=linear-hsic=song-score")
 alias("cka-debiased", "cka-kernel=linear-hsic=song-score")
 alias("cka-unbiased", "cka-kernel=linear-hsic=song-score")
 alias("cka-lange", "cka-kernel=linear-hsic=lange-score")
+
+describe_family(
+    "cka",
+    """Centered kernel alignment: the cosine between the centred kernel (Gram) matrices of X and
+    Y, HSIC(K, L) / √(HSIC(K, K)·HSIC(L, L)), with a linear kernel (‖X̃ᵀỸ‖²_F / (‖X̃ᵀX̃‖_F
+    ‖ỸᵀỸ‖_F) for the biased estimator) or an RBF kernel whose bandwidth follows the median
+    distance, and the biased (Gretton), unbiased (Song) or zero-diagonal (Lange) HSIC
+    estimator. Invariant to orthogonal transformations and isotropic scaling.""",
+)
+
+
+# ----------------------------------------------------------------------------- streaming hook
+def _streaming(template, values) -> Stream | None:
+    """Linear kernels stream: ‖X̃ᵀỸ‖² and the centred row-norm sums (PairMoments) are all the
+    three HSIC estimators need (:func:`hsic_linear`); RBF kernels need the samples."""
+    if values["kernel"][0] != "linear":
+        return None
+    hsic = values["hsic"]
+
+    def finish(m) -> torch.Tensor:
+        m.require(4 if hsic == "song" else 2)
+        cxx, cyy, cxy = m.covariances()
+        r, n = m.row_norm_sums(), m.n
+        num = hsic_linear(fro2(cxy), r["ab"], r["a"], r["b"], n, hsic)
+        dx = hsic_linear(fro2(cxx), r["aa"], r["a"], r["a"], n, hsic)
+        dy = hsic_linear(fro2(cyy), r["bb"], r["b"], r["b"], n, hsic)
+        return transform(template.form, hsic_cosine(num, dx, dy))
+
+    return Stream(finish)
+
+
+# ----------------------------------------------------------------------------- theory hook
+def _pc_perturbed(lam: np.ndarray, i: np.ndarray, a: float):
+    """X̃ᵀY has singular values λ_k (k ≠ i) and |a|λ_i, so with S₂ = Σλ²:
+    CKA(a) = (S₂ − λ_i² + a²λ_i²) / sqrt(S₂ (S₂ − λ_i² + a⁴λ_i²))."""
+    li = lam[i]
+    s2 = float(np.sum(lam**2))
+    rest = s2 - li**2
+    return rest + a**2 * li**2, np.sqrt(s2 * (rest + a**4 * li**2))
+
+
+def _pc_leading(lam: np.ndarray, i: int, eps: float) -> float:
+    """1 − CKA ≈ 2p(1 − p)ε², p = λ_i²/S₂."""
+    p = lam[i] ** 2 / float(np.sum(lam**2))
+    return 2.0 * p * (1 - p) * eps**2
+
+
+def _theory(template, values) -> PCTheory | None:
+    """Linear CKA with the biased (Gretton) HSIC: top-k weights λ² (quadratic in variance)."""
+    if values["kernel"][0] != "linear" or values["hsic"] != "gretton":
+        return None
+    return PCTheory(perturbed=_pc_perturbed, weights=lambda lam: lam**2, leading=_pc_leading)
+
+
+register_hooks("cka", streaming=_streaming, theory=_theory)

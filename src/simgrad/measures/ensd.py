@@ -16,7 +16,8 @@ from __future__ import annotations
 import torch
 
 from .linalg import center, fro2, gram_feature, tiny, trace_scale
-from .registry import Template, register
+from .moments import surrogate_stream
+from .registry import Template, describe_family, register, register_hooks
 
 __all__ = ["ensd", "participation_ratio"]
 
@@ -60,3 +61,13 @@ def _card(values):
 
 
 register(Template("ensd", "", (), lambda: lambda x, y, n_conditions=None: ensd(x, y), _card))
+
+describe_family(
+    "ensd",
+    """Effective number of shared dimensions (Giaffar et al. 2023): CKA × √(PR_X PR_Y), with PR
+    the participation ratio (tr C)²/tr(C²) of each covariance; counts how many dimensions of
+    variance the two representations share, so ENSD(X, X) = PR_X rather than 1.""",
+)
+
+# streaming: a function of X̃ᵀX̃, ỸᵀỸ, X̃ᵀỸ alone
+register_hooks("ensd", streaming=surrogate_stream)

@@ -70,11 +70,21 @@ class PairMoments:
         u, v = x - self._shift[0], y - self._shift[1]
         al, be = (u * u).sum(1), (v * v).sum(1)
         parts = {
-            "su": u.sum(0), "sv": v.sum(0),
-            "suu": u.T @ u, "svv": v.T @ v, "suv": u.T @ v,
-            "sa": al.sum(), "sb": be.sum(), "saa": (al * al).sum(), "sbb": (be * be).sum(),
-            "sab": (al * be).sum(), "sau": al @ u, "sav": al @ v, "sbu": be @ u, "sbv": be @ v,
-        }  # fmt: skip
+            "su": u.sum(0),
+            "sv": v.sum(0),
+            "suu": u.T @ u,
+            "svv": v.T @ v,
+            "suv": u.T @ v,
+            "sa": al.sum(),
+            "sb": be.sum(),
+            "saa": (al * al).sum(),
+            "sbb": (be * be).sum(),
+            "sab": (al * be).sum(),
+            "sau": al @ u,
+            "sav": al @ v,
+            "sbu": be @ u,
+            "sbv": be @ v,
+        }
         for k, val in parts.items():
             self._s[k] = self._s[k] + val if k in self._s else val
         self.n += int(x.shape[0])
@@ -104,15 +114,60 @@ class PairMoments:
 
         def sum_prod(saa, sa_v, sb_u, suv, sa, sb, su, sv, m, w, mm, ww):
             # Σ (α_i − 2m·u_i + mm)(β_i − 2w·v_i + ww), expanded into the accumulated sums
-            return (saa - 2 * (sa_v @ w) + ww * sa - 2 * (m @ sb_u) + 4 * (m @ suv @ w)
-                    - 2 * ww * (su @ m) + mm * sb - 2 * mm * (sv @ w) + n * mm * ww)  # fmt: skip
+            return (
+                saa
+                - 2 * (sa_v @ w)
+                + ww * sa
+                - 2 * (m @ sb_u)
+                + 4 * (m @ suv @ w)
+                - 2 * ww * (su @ m)
+                + mm * sb
+                - 2 * mm * (sv @ w)
+                + n * mm * ww
+            )
 
-        ab = sum_prod(s["sab"], s["sav"], s["sbu"], s["suv"], s["sa"], s["sb"], s["su"], s["sv"],
-                      mu, mv, m2, w2)  # fmt: skip
-        aa = sum_prod(s["saa"], s["sau"], s["sau"], s["suu"], s["sa"], s["sa"], s["su"], s["su"],
-                      mu, mu, m2, m2)  # fmt: skip
-        bb = sum_prod(s["sbb"], s["sbv"], s["sbv"], s["svv"], s["sb"], s["sb"], s["sv"], s["sv"],
-                      mv, mv, w2, w2)  # fmt: skip
+        ab = sum_prod(
+            s["sab"],
+            s["sav"],
+            s["sbu"],
+            s["suv"],
+            s["sa"],
+            s["sb"],
+            s["su"],
+            s["sv"],
+            mu,
+            mv,
+            m2,
+            w2,
+        )
+        aa = sum_prod(
+            s["saa"],
+            s["sau"],
+            s["sau"],
+            s["suu"],
+            s["sa"],
+            s["sa"],
+            s["su"],
+            s["su"],
+            mu,
+            mu,
+            m2,
+            m2,
+        )
+        bb = sum_prod(
+            s["sbb"],
+            s["sbv"],
+            s["sbv"],
+            s["svv"],
+            s["sb"],
+            s["sb"],
+            s["sv"],
+            s["sv"],
+            mv,
+            mv,
+            w2,
+            w2,
+        )
         return {"a": s["sa"] - n * m2, "b": s["sb"] - n * w2, "ab": ab, "aa": aa, "bb": bb}
 
     def surrogate(self) -> tuple[torch.Tensor, torch.Tensor]:
@@ -124,9 +179,10 @@ class PairMoments:
             p = cxx.shape[0]
             joint = torch.cat([torch.cat([cxx, cxy], 1), torch.cat([cxy.T, cyy], 1)], 0)
             scale = joint.diagonal().abs().max().clamp_min(torch.finfo(joint.dtype).tiny)
-            root = sym_matrix_function(
-                joint / scale, lambda l: l.clamp_min(0).sqrt(), lambda l: 0 * l
-            ) * scale.sqrt()
+            root = (
+                sym_matrix_function(joint / scale, lambda l: l.clamp_min(0).sqrt(), lambda l: 0 * l)
+                * scale.sqrt()
+            )
             f = torch.cat([root, -root], 0) / 2**0.5
             self._surrogate = (f[:, :p], f[:, p:])
         return self._surrogate

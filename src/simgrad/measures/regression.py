@@ -29,7 +29,16 @@ import numpy as np
 import torch
 
 from .linalg import center, rank_tol, sym_matrix_function
-from .registry import Param, Template, alias, format_number, register
+from .moments import Stream, surrogate_stream
+from .registry import (
+    Param,
+    Template,
+    alias,
+    describe_family,
+    format_number,
+    register,
+    register_hooks,
+)
 
 __all__ = ["cv_folds", "regression_score", "ridge_coefficients"]
 
@@ -88,8 +97,7 @@ def cv_folds(n: int, k: int, scheme: str, n_conditions: int | None, seed: int = 
         conds = rng.permutation(n_conditions)
         rows = np.arange(n)
         return [
-            torch.as_tensor(rows[np.isin(rows % n_conditions, f)])
-            for f in np.array_split(conds, k)
+            torch.as_tensor(rows[np.isin(rows % n_conditions, f)]) for f in np.array_split(conds, k)
         ]
     if n < k:
         raise ValueError(f"cv={k}folds needs at least {k} samples, got {n}.")
@@ -141,11 +149,15 @@ def _fmt_cv(v) -> str:
     return f"{k}folds" + ("_rows" if scheme == "rows" else "")
 
 
-CV = Param("cv", kind="custom", grid=((5, "conditions"), (5, "rows")), parse_fn=_parse_cv,
-           fmt_fn=_fmt_cv)
+CV = Param(
+    "cv", kind="custom", grid=((5, "conditions"), (5, "rows")), parse_fn=_parse_cv, fmt_fn=_fmt_cv
+)
 LAMBDA = Param(
-    "lambda", kind="float", grid=(1.0, 10.0, 100.0, 1000.0, 10000.0),
-    check=lambda v: v >= 0, check_msg="the ridge penalty must be non-negative.",
+    "lambda",
+    kind="float",
+    grid=(1.0, 10.0, 100.0, 1000.0, 10000.0),
+    check=lambda v: v >= 0,
+    check_msg="the ridge penalty must be non-negative.",
 )
 
 _REFS = (
@@ -184,8 +196,11 @@ def _make(family: str, agg: str, cv: bool, sym: bool):
         what = "R² (pooled over units)" if agg == "r2" else "Pearson r of flattened predictions"
         how = (
             f"{values['cv'][0]}-fold cross-validated "
-            + ("(contiguous time-major rows)" if values["cv"][1] == "rows" else
-               "(whole conditions / shuffled samples)")
+            + (
+                "(contiguous time-major rows)"
+                if values["cv"][1] == "rows"
+                else "(whole conditions / shuffled samples)"
+            )
             if cv
             else "in-sample"
         )
@@ -202,7 +217,9 @@ def _make(family: str, agg: str, cv: bool, sym: bool):
                 else "⟨X̃, ỸB⟩ / (‖X̃‖‖ỸB‖), B = (ỸᵀỸ + λI)⁺ỸᵀX̃"
             )
             + (" (held-out folds)" if cv else ""),
-            range=(0.0, 1.0) if in_sample_r2 and lam == 0 else (-float("inf"), 1.0)
+            range=(0.0, 1.0)
+            if in_sample_r2 and lam == 0
+            else (-float("inf"), 1.0)
             if agg == "r2"
             else (-1.0, 1.0),
             metric=False,
@@ -212,13 +229,17 @@ def _make(family: str, agg: str, cv: bool, sym: bool):
             estimator="cross-validated" if cv else "in-sample (optimistic)",
             cost="O(n·q² + q³ + n·p·q)" + (f" × {values['cv'][0]} folds" if cv else ""),
             references=_REFS,
-            needs_conditions=cv,
         )
 
     register(
         Template(
-            family, form, params, build, card,
-            suffix_params=("cv",) if cv else (), tail="sym" if sym else "",
+            family,
+            form,
+            params,
+            build,
+            card,
+            suffix_params=("cv",) if cv else (),
+            tail="sym" if sym else "",
         )
     )
 
@@ -229,7 +250,30 @@ for _family in ("linear_regression", "ridge"):
             for _sym in (False, True):
                 _make(_family, _agg_name, _cv, _sym)
 
-alias("linreg", "linear_regression-r2")
+alias("linreg", "linear_regression-r2", display=True)
 alias("linreg-r2", "linear_regression-r2")
 alias("linreg-pearsonr", "linear_regression-pearsonr")
 alias("ridge-lambda100-r2#5folds_cv", "ridge-lambda=100-r2-cv=5folds_rows")
+
+describe_family(
+    "linear_regression",
+    """Encoding score of unregularized linear regression predicting the reference X from the
+    candidate Y (minimum-norm least squares), pooled over units as R² or as the Pearson r of
+    the flattened prediction; in-sample or K-fold cross-validated, optionally symmetrized.""",
+)
+describe_family(
+    "ridge",
+    """Encoding score of ridge regression (absolute penalty λ) predicting the reference X from
+    the candidate Y, pooled over units as R² or as the Pearson r of the flattened prediction;
+    in-sample or K-fold cross-validated, optionally symmetrized.""",
+)
+
+
+# ----------------------------------------------------------------------------- streaming hook
+def _streaming(template, values) -> Stream | None:
+    """In-sample fits depend on X̃ᵀX̃, ỸᵀỸ, X̃ᵀỸ alone; cross-validation needs the folds."""
+    return None if "cv" in values else surrogate_stream(template, values)
+
+
+register_hooks("linear_regression", streaming=_streaming)
+register_hooks("ridge", streaming=_streaming)

@@ -52,7 +52,7 @@ import torch
 from .forms import register_similarity
 from .linalg import double_center, safe_sqrt, sym_matrix_function, tiny, zero_diag
 from .ranks import kendall_tau, rankdata, soft_rank
-from .registry import Param, Template, alias, format_number, register
+from .registry import Param, Template, alias, describe_family, format_number, register
 
 __all__ = [
     "COMPARISONS",
@@ -444,3 +444,11 @@ alias("rsa", "rsa-rdm=correlation-compare=pearson-score")
 alias("rsa-correlation-pearson", "rsa-rdm=correlation-compare=pearson-score")
 alias("rsa-correlation-spearman", "rsa-rdm=correlation-compare=spearman-score")
 alias("rsa-euclidean-pearson", "rsa-rdm=euclidean-compare=pearson-score")
+
+describe_family(
+    "rsa",
+    """Representational similarity analysis: each input becomes a representational
+    dissimilarity matrix between its samples (Euclidean, squared Euclidean, correlation or
+    cosine distance), and the two RDMs are compared (cosine, Pearson, Spearman, ρ_A, Kendall's
+    τ_b or τ_a, or the cosine of the double-centred matrices), as in rsatoolbox.""",
+)

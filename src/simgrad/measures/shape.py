@@ -23,11 +23,14 @@ gradients stay finite at Y = X, at rotations of X and for rank-deficient inputs.
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from .forms import register_similarity
 from .linalg import center, fro2, nuclear_norm, safe_sqrt, sym_matrix_function, tiny
-from .registry import Param, Template, alias, register
+from .moments import surrogate_stream
+from .pc_theory import PCTheory
+from .registry import Param, Template, alias, describe_family, register, register_hooks
 
 __all__ = [
     "nbs",
@@ -152,14 +155,7 @@ def _nbs_build():
     return lambda x, y, n_conditions=None: nbs(x, y)
 
 
-register_similarity(
-    "nbs",
-    (),
-    _nbs_build,
-    _nbs_card,
-    forms=("score", "distance=angular", "angular_score"),
-    angular_metric=True,
-)
+register_similarity("nbs", (), _nbs_build, _nbs_card, angular_metric=True)
 
 
 def _nbs_squared_build(**_):
@@ -297,8 +293,64 @@ def _shape_build(alpha):
 register_similarity("shape_metric", (ALPHA,), _shape_build, _shape_card, angular_metric=True)
 _euclid_templates("shape_metric", (ALPHA,), _shape_terms_alpha, _shape_card, "shape")
 
-alias("nbs", "nbs-score")
+alias("nbs", "nbs-score", display=True)
 alias("nbs-squared", "nbs-squared_score")
 alias("nbs-angular-score", "nbs-angular_score")
 alias("procrustes-angular-score", "procrustes-angular_score")
 alias("procrustes-euclidean", "procrustes-distance=euclidean")
+
+describe_family(
+    "nbs",
+    """Normalized Bures similarity: the fidelity of the centred linear kernels,
+    ‖X̃ᵀỸ‖_* / (‖X̃‖_F ‖Ỹ‖_F), i.e. the cosine of the Procrustes angle between X̃ and Ỹ; also as
+    its square, angle and angular score. Invariant to orthogonal transformations, isotropic
+    scaling and translation; linear (not quadratic) in each principal component's variance.""",
+)
+describe_family(
+    "procrustes",
+    """Orthogonal Procrustes: X̃ and Ỹ compared after the rotation of Ỹ that best aligns them,
+    as the cosine of the remaining angle (= NBS), its angle and angular score, or the
+    Euclidean distance √(‖X̃‖² + ‖Ỹ‖² − 2‖X̃ᵀỸ‖_*) and its square (which keep the scale).""",
+)
+describe_family(
+    "bures_distance",
+    """Bures distance between the centred linear kernels X̃X̃ᵀ and ỸỸᵀ, a metric on positive
+    semi-definite matrices that equals the Procrustes Euclidean distance between X̃ and Ỹ.""",
+)
+describe_family(
+    "shape_metric",
+    """Generalized shape metrics (Williams et al. 2021): both inputs partially whitened with
+    strength 1 − α (netrep's convention), then compared after the best rotation, as a cosine,
+    angle, angular score or Euclidean distance; α = 1 is Procrustes, α = 0 is CCA.""",
+)
+
+
+# ----------------------------------------------------------------------------- streaming hook
+# Every measure here depends on the data only through X̃ᵀX̃, ỸᵀỸ and X̃ᵀỸ.
+for _family in ("nbs", "procrustes", "bures_distance", "shape_metric"):
+    register_hooks(_family, streaming=surrogate_stream)
+
+
+# ----------------------------------------------------------------------------- theory hook
+def _pc_perturbed(lam: np.ndarray, i: np.ndarray, a: float):
+    """X̃ᵀY has singular values λ_k (k ≠ i) and |a|λ_i, so with S₁ = Σλ:
+    NBS(a) = (S₁ − λ_i + |a|λ_i) / sqrt(S₁ (S₁ − λ_i + a²λ_i))."""
+    li = lam[i]
+    s1 = float(np.sum(lam))
+    rest = s1 - li
+    return rest + abs(a) * li, np.sqrt(s1 * (rest + a**2 * li))
+
+
+def _pc_leading(lam: np.ndarray, i: int, eps: float) -> float:
+    """1 − NBS ≈ ½q(1 − q)ε², q = λ_i/S₁."""
+    q = lam[i] / float(np.sum(lam))
+    return 0.5 * q * (1 - q) * eps**2
+
+
+def _theory(template, values) -> PCTheory:
+    """NBS and the Procrustes cosine (equal): top-k weights λ (linear in variance)."""
+    return PCTheory(perturbed=_pc_perturbed, weights=lambda lam: lam, leading=_pc_leading)
+
+
+register_hooks("nbs", theory=_theory)
+register_hooks("procrustes", theory=_theory)
