@@ -10,7 +10,8 @@ import pytest
 import torch
 
 import simgrad as sg
-from simgrad.allpairs import _nuclear_norms, _svd_nuclear_norms, parse_bytes
+from simgrad.allpairs import parse_bytes
+from simgrad.allpairs.nuclear import batched_nuclear_norms, svd_nuclear_norms
 
 WIDTHS = (5, 8, 8, 13)
 
@@ -290,7 +291,7 @@ def test_svds_split_over_threads_match_one_thread(name):
     off = ~torch.eye(6, dtype=torch.bool)  # at identical inputs the loop's arccos is ~1e-8
     assert torch.allclose(S2[off], _loop(name, reps, reps)[off], atol=1e-10, rtol=0)
     mats = [r.T @ r for r in reps[:3]]
-    assert torch.allclose(_svd_nuclear_norms(mats), torch.stack([m.trace() for m in mats]),
+    assert torch.allclose(svd_nuclear_norms(mats), torch.stack([m.trace() for m in mats]),
                           atol=1e-10, rtol=0)  # PSD: nuclear norm = trace
 
 
@@ -302,14 +303,14 @@ def test_gpu_route_nuclear_norms_match_svdvals():
     low = torch.randn(3, 12, 2, generator=g, dtype=torch.float64) @ torch.randn(
         3, 2, 9, generator=g, dtype=torch.float64)
     m = torch.cat([good, low]).requires_grad_()
-    got = _nuclear_norms(m)
+    got = batched_nuclear_norms(m)
     ref = torch.linalg.svdvals(m.detach()).sum(-1)
     assert torch.allclose(got, ref, atol=1e-12 * float(ref.max()), rtol=0)
     got.sum().backward()
     u, _, vh = torch.linalg.svd(good)
     assert torch.allclose(m.grad[:5], u[..., :9] @ vh, atol=1e-8)  # ∂‖M‖_* = U Vᵀ
     assert torch.isfinite(m.grad).all()
-    assert torch.allclose(_nuclear_norms(good.float()).double(), ref[:5], rtol=1e-5)
+    assert torch.allclose(batched_nuclear_norms(good.float()).double(), ref[:5], rtol=1e-5)
 
 
 def test_gradients_finite_at_identical_and_rank_deficient_inputs():
@@ -386,8 +387,9 @@ def test_real_m1_unit_groups(data_dir):
 
 def test_docstring_examples_run():
     import doctest
+    import importlib
 
-    import simgrad.allpairs
-
-    res = doctest.testmod(simgrad.allpairs)
-    assert res.attempted > 5 and res.failed == 0
+    for name in ("", ".blocks", ".context", ".inputs", ".linear"):
+        mod = importlib.import_module("simgrad.allpairs" + name)
+        res = doctest.testmod(mod)
+        assert res.attempted >= 1 and res.failed == 0, name

@@ -16,7 +16,7 @@ from __future__ import annotations
 import torch
 
 from .linalg import center, fro2, gram_feature, tiny, trace_scale
-from .registry import Template, register
+from .registry import Template, register, register_hooks
 
 __all__ = ["ensd", "participation_ratio"]
 
@@ -60,3 +60,15 @@ def _card(values):
 
 
 register(Template("ensd", "", (), lambda: lambda x, y, n_conditions=None: ensd(x, y), _card))
+
+
+# ----------------------------------------------------------------------------- all-pairs hook
+def _pairwise(A, B, values, ctx):
+    """All pairs (``sg.pairwise``) from the driver's linear-kernel statistics:
+    ENSD = ‖X̃ᵀỸ‖²·tr K·tr L / (‖X̃ᵀX̃‖²‖ỸᵀỸ‖²)."""
+    p = ctx.linear_products(A, B)
+    num = p.xy2 * p.ta[:, None] * p.tb[None, :]
+    return num / (p.xx2[:, None] * p.yy2[None, :]).clamp_min(tiny(num))
+
+
+register_hooks("ensd", pairwise=_pairwise)
