@@ -225,8 +225,8 @@ class Hooks:
     ``simgrad.streaming``, ``simgrad.analysis.theory``) call them with the template's parsed
     parameters; their exact signatures are documented where each driver is defined.
 
-    - ``pairwise``: all pairs of many representations from per-representation factors and a
-      pair combine (``sg.pairwise``).
+    - ``pairwise(A, B, values, ctx) -> Tensor | None``: all pairs (``sg.pairwise``) from work
+      done once per representation and the driver's blocks in ``ctx`` (``simgrad.allpairs``).
     - ``streaming``: sufficient statistics accumulated over minibatches and a finish step
       (``simgrad.streaming``).
     - ``theory``: a closed form of the score under a principal-component perturbation
