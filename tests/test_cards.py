@@ -11,7 +11,7 @@ import torch
 
 import simgrad as sg
 from simgrad.cli import main
-from simgrad.measures.catalog import describe, render
+from simgrad.measures.catalog import family_text, render
 from simgrad.measures.registry import INVARIANCES, aliases, family_description
 
 
@@ -81,7 +81,7 @@ def test_every_family_describes_itself():
         assert text and len(text) > 80, family
         members = {sg.card(n).description for n in NAMES if sg.card(n).family == family}
         assert text not in members, family
-        assert describe(family, [sg.card(example)]) == text
+        assert family_text(family, [sg.card(example)]) == text
     assert family_description("no_such_family") is None
 
 

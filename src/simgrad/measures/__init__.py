@@ -3,7 +3,7 @@
 Importing this package registers every family. Adding a family is one module and one line in
 ``_FAMILIES`` below: the module registers its templates (``register`` or
 ``register_similarity``), its aliases (``alias(..., display=True)`` for a short display
-name), one paragraph on what it measures (``describe_family``) and, optionally, the hooks of
+name), one paragraph on what it measures (``describe``) and, optionally, the hooks of
 the generic drivers (``register_hooks``: ``pairwise``, ``streaming``, ``theory``; see
 :class:`~simgrad.measures.registry.Hooks`).
 """

@@ -17,7 +17,7 @@ from collections import defaultdict
 from .card import Card
 from .registry import aliases, card, family_description, measures
 
-__all__ = ["COLUMNS", "describe", "render", "row"]
+__all__ = ["COLUMNS", "family_text", "render", "row"]
 
 COLUMNS = (
     "name",
@@ -84,8 +84,8 @@ def row(c: Card) -> dict[str, str]:
     }
 
 
-def describe(family: str, cards: list[Card]) -> str:
-    """The family's own paragraph (``describe_family``); a family that recorded none is
+def family_text(family: str, cards: list[Card]) -> str:
+    """The family's own paragraph (``registry.describe``); a family that recorded none is
     described by its members' shortest card description."""
     return family_description(family) or min((c.description for c in cards), key=len)
 
@@ -106,12 +106,12 @@ def render() -> str:
         refs = sorted({r for c in cards for r in c.references})
         out.append(
             f"| [{fam}](#{fam}) | {len(cards)} | "
-            f"{_cell(describe(fam, cards))} | "
+            f"{_cell(family_text(fam, cards))} | "
             f"{_cell('; '.join(refs))} |"
         )
     for fam in sorted(by_family):
         out.append(f"\n## {fam}\n")
-        out.append(describe(fam, by_family[fam]) + "\n")
+        out.append(family_text(fam, by_family[fam]) + "\n")
         out.append("| " + " | ".join(COLUMNS) + " |")
         out.append("|" + "---|" * len(COLUMNS))
         for c in by_family[fam]:

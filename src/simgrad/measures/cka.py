@@ -43,7 +43,7 @@ from .linalg import (
 )
 from .moments import Stream
 from .pc_theory import PCTheory
-from .registry import Param, alias, describe_family, register_hooks
+from .registry import Param, alias, describe, register_hooks
 
 __all__ = [
     "cka_from_grams",
@@ -239,7 +239,7 @@ alias("cka-debiased", "cka-kernel=linear-hsic=song-score")
 alias("cka-unbiased", "cka-kernel=linear-hsic=song-score")
 alias("cka-lange", "cka-kernel=linear-hsic=lange-score")
 
-describe_family(
+describe(
     "cka",
     """Centered kernel alignment: the cosine between the centred kernel (Gram) matrices of X and
     Y, HSIC(K, L) / √(HSIC(K, K)·HSIC(L, L)), with a linear kernel (‖X̃ᵀỸ‖²_F / (‖X̃ᵀX̃‖_F
@@ -293,3 +293,40 @@ def _theory(template, values) -> PCTheory | None:
 
 
 register_hooks("cka", streaming=_streaming, theory=_theory)
+
+
+# ----------------------------------------------------------------------------- all-pairs hook
+def _check_song(n: int, hsic: str) -> None:
+    if hsic == "song" and n < 4:
+        raise ValueError(f"The unbiased (song) HSIC needs at least 4 samples, got {n}.")
+
+
+def _pairwise(A, B, values, ctx):
+    """All pairs (``sg.pairwise``): linear kernels from the driver's linear-kernel statistics
+    (one Σ a·b GEMM for the row-norm terms); RBF kernels built and centred once per
+    representation, HSICs of all pairs one GEMM of the flattened kernels."""
+    (kind, sigma), hsic = values["kernel"], values["hsic"]
+    n = A[0].shape[0]
+    _check_song(n, hsic)
+    if kind == "linear":
+        p = ctx.linear_products(A, B)
+        ab = p.ra @ p.rb.transpose(0, 1)
+        ta, tb = p.ta, p.tb
+        num = hsic_linear(p.xy2, ab, ta[:, None], tb[None, :], n, hsic)
+        dx = hsic_linear(p.xx2, (p.ra * p.ra).sum(1), ta, ta, n, hsic)
+        dy = hsic_linear(p.yy2, (p.rb * p.rb).sum(1), tb, tb, n, hsic)
+        return transform(ctx.form, hsic_cosine(num, dx[:, None], dy[None, :]))
+    if ctx.algorithm == "feature":
+        raise ValueError("RBF CKA has no feature-space algorithm; use 'auto' or 'sample'.")
+    ctx.log("RBF kernels once per representation, one GEMM")
+
+    def vector(x):
+        return center_kernel(rbf_gram(x, sigma), hsic).reshape(-1)
+
+    h = ctx.inner(vector, A, B, n * n)
+    hx = h.diagonal() if B is None else torch.stack([(vector(a) ** 2).sum() for a in A])
+    hy = hx if B is None else torch.stack([(vector(b) ** 2).sum() for b in B])
+    return transform(ctx.form, hsic_cosine(h, hx[:, None], hy[None, :]))
+
+
+register_hooks("cka", pairwise=_pairwise)

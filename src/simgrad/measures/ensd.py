@@ -17,7 +17,7 @@ import torch
 
 from .linalg import center, fro2, gram_feature, tiny, trace_scale
 from .moments import surrogate_stream
-from .registry import Template, describe_family, register, register_hooks
+from .registry import Template, describe, register, register_hooks
 
 __all__ = ["ensd", "participation_ratio"]
 
@@ -62,7 +62,7 @@ def _card(values):
 
 register(Template("ensd", "", (), lambda: lambda x, y, n_conditions=None: ensd(x, y), _card))
 
-describe_family(
+describe(
     "ensd",
     """Effective number of shared dimensions (Giaffar et al. 2023): CKA × √(PR_X PR_Y), with PR
     the participation ratio (tr C)²/tr(C²) of each covariance; counts how many dimensions of
@@ -71,3 +71,15 @@ describe_family(
 
 # streaming: a function of X̃ᵀX̃, ỸᵀỸ, X̃ᵀỸ alone
 register_hooks("ensd", streaming=surrogate_stream)
+
+
+# ----------------------------------------------------------------------------- all-pairs hook
+def _pairwise(A, B, values, ctx):
+    """All pairs (``sg.pairwise``) from the driver's linear-kernel statistics:
+    ENSD = ‖X̃ᵀỸ‖²·tr K·tr L / (‖X̃ᵀX̃‖²‖ỸᵀỸ‖²)."""
+    p = ctx.linear_products(A, B)
+    num = p.xy2 * p.ta[:, None] * p.tb[None, :]
+    return num / (p.xx2[:, None] * p.yy2[None, :]).clamp_min(tiny(num))
+
+
+register_hooks("ensd", pairwise=_pairwise)

@@ -36,7 +36,7 @@ __all__ = [
     "Template",
     "alias",
     "card",
-    "describe_family",
+    "describe",
     "family_description",
     "family_hooks",
     "format_number",
@@ -172,8 +172,8 @@ class Hooks:
     ``simgrad.streaming``, ``simgrad.analysis.theory``) look a measure up, take its template
     and parsed parameters, and ask the family's hook:
 
-    - ``pairwise``: all pairs of many representations from per-representation factors and a
-      pair combine (``sg.pairwise``).
+    - ``pairwise(A, B, values, ctx) -> Tensor | None``: all pairs (``sg.pairwise``) from work
+      done once per representation and the driver's blocks in ``ctx`` (``simgrad.allpairs``).
     - ``streaming(template, values) -> Stream | None``: how to accumulate the measure over
       minibatches of samples (:class:`simgrad.measures.moments.Stream`: a statistic factory,
       by default :class:`~simgrad.measures.moments.PairMoments`, the centred second moments
@@ -279,14 +279,15 @@ def alias(short: str, canonical: str, *, display: bool = False) -> None:
     _CACHE.clear()
 
 
-def describe_family(family: str, text: str) -> None:
-    """Record one paragraph on what ``family`` measures (the catalogue's family index)."""
-    _DESCRIPTIONS[family] = " ".join(text.split())
+def describe(family: str, text: str | None) -> None:
+    """Record what ``family`` measures: the first paragraph of ``text`` (so a family module
+    may pass its ``__doc__``), shown in the catalogue's family index."""
+    _DESCRIPTIONS[family] = " ".join((text or "").strip().split("\n\n")[0].split())
 
 
 def family_description(family: str) -> str | None:
-    """The paragraph a family recorded with :func:`describe_family`, else ``None``."""
-    return _DESCRIPTIONS.get(family)
+    """The paragraph a family recorded with :func:`describe`, else ``None``."""
+    return _DESCRIPTIONS.get(family) or None
 
 
 # ----------------------------------------------------------------------------- Measure

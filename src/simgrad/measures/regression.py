@@ -28,13 +28,13 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .linalg import center, rank_tol, sym_matrix_function
+from .linalg import center, fro2, inv_sqrt_psd, rank_tol, sym_matrix_function, tiny
 from .moments import Stream, surrogate_stream
 from .registry import (
     Param,
     Template,
     alias,
-    describe_family,
+    describe,
     format_number,
     register,
     register_hooks,
@@ -255,13 +255,13 @@ alias("linreg-r2", "linear_regression-r2")
 alias("linreg-pearsonr", "linear_regression-pearsonr")
 alias("ridge-lambda100-r2#5folds_cv", "ridge-lambda=100-r2-cv=5folds_rows")
 
-describe_family(
+describe(
     "linear_regression",
     """Encoding score of unregularized linear regression predicting the reference X from the
     candidate Y (minimum-norm least squares), pooled over units as R² or as the Pearson r of
     the flattened prediction; in-sample or K-fold cross-validated, optionally symmetrized.""",
 )
-describe_family(
+describe(
     "ridge",
     """Encoding score of ridge regression (absolute penalty λ) predicting the reference X from
     the candidate Y, pooled over units as R² or as the Pearson r of the flattened prediction;
@@ -277,3 +277,65 @@ def _streaming(template, values) -> Stream | None:
 
 register_hooks("linear_regression", streaming=_streaming)
 register_hooks("ridge", streaming=_streaming)
+
+
+# ----------------------------------------------------------------------------- all-pairs hook
+def _factors(y: torch.Tensor, lam: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """E₁ = Ỹ g₁(C), E₂ = Ỹ g₂(C) with C = ỸᵀỸ, g₁ = (λ + ·)^(−½), g₂ = √·/(λ + ·), so that
+    P = E₁E₁ᵀ is the hat matrix and P² = E₂E₂ᵀ (λ = 0: the pseudo-inverse with the
+    1e-10·trace cut, and E₁ = E₂)."""
+    yc = center(y)
+    c = yc.transpose(0, 1) @ yc
+    if lam == 0:
+        e = yc @ inv_sqrt_psd(c)
+        return e, e
+    cut = rank_tol(c.dtype) * c.diagonal().sum().clamp_min(tiny(c))
+
+    def g1(l):
+        return (l.clamp_min(0) + lam).rsqrt()
+
+    def g1p(l):
+        return -0.5 * (l.clamp_min(0) + lam).pow(-1.5)
+
+    def g2(l):
+        lp = l.clamp_min(0)
+        return lp.sqrt() / (lp + lam)
+
+    def g2p(l):
+        keep = l > cut
+        ls = torch.where(keep, l, torch.ones_like(l))
+        return torch.where(keep, 0.5 * ls.rsqrt() / (ls + lam) - ls.sqrt() / (ls + lam) ** 2, 0 * l)
+
+    return yc @ sym_matrix_function(c, g1, g1p), yc @ sym_matrix_function(c, g2, g2p)
+
+
+def _score_matrix(targets, candidates, lam: float, agg: str, ctx) -> torch.Tensor:
+    """S[i, j] = in-sample score of predicting targets[i] from candidates[j]:
+    ‖X̃ − ỸB‖² = ‖X̃‖² − 2‖E₁ᵀX̃‖² + ‖E₂ᵀX̃‖², all pairs from one blocked product."""
+    xc = [center(x) for x in targets]
+    facs = [e for y in candidates for e in _factors(y, lam)]
+    t = ctx.cross(xc, facs, "fro2")
+    t1, t2 = t[:, 0::2], t[:, 1::2]
+    xx = torch.stack([fro2(x) for x in xc])[:, None]
+    if agg == "r2":
+        return 1 - (xx - 2 * t1 + t2) / xx.clamp_min(tiny(xx))
+    return t1 / (xx * t2).clamp_min(tiny(xx)).sqrt()
+
+
+def _pairwise(A, B, values, ctx):
+    """All pairs (``sg.pairwise``) of the in-sample scores: one spectral factor per
+    candidate; the cross-validated forms have no batched algorithm (``None``: the loop)."""
+    if "cv" in values:
+        return None
+    ctx.log("one spectral factor per candidate, one product")
+    A, B = ctx.reduce(A, B)
+    lam = float(values.get("lambda", 0.0))
+    s = _score_matrix(A, A if B is None else B, lam, ctx.form, ctx)
+    if ctx.tail != "sym":
+        return s
+    back = s if B is None else _score_matrix(B, A, lam, ctx.form, ctx)
+    return 0.5 * (s + back.transpose(0, 1))
+
+
+for _family in ("linear_regression", "ridge"):
+    register_hooks(_family, pairwise=_pairwise)

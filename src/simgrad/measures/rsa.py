@@ -1,4 +1,5 @@
-"""Representational similarity analysis (RSA): an RDM per input, then a comparison of RDMs.
+"""Representational similarity analysis (RSA): a representational dissimilarity matrix (RDM)
+between the samples of each input, then a comparison of the two RDMs, as in rsatoolbox.
 
 Names are ``rsa-rdm=R-compare=C-{score, distance=angular, angular_score}``.
 
@@ -44,15 +45,16 @@ Memory: one n×n RDM per input plus its M-entry upper triangle; no n²×n² obje
 
 from __future__ import annotations
 
+import contextlib
 import math
 from dataclasses import dataclass
 
 import torch
 
-from .forms import register_similarity
+from .forms import register_similarity, transform
 from .linalg import double_center, safe_sqrt, sym_matrix_function, tiny, zero_diag
 from .ranks import kendall_tau, rankdata, soft_rank
-from .registry import Param, Template, alias, describe_family, format_number, register
+from .registry import Param, Template, alias, describe, format_number, register, register_hooks
 
 __all__ = [
     "COMPARISONS",
@@ -445,10 +447,50 @@ alias("rsa-correlation-pearson", "rsa-rdm=correlation-compare=pearson-score")
 alias("rsa-correlation-spearman", "rsa-rdm=correlation-compare=spearman-score")
 alias("rsa-euclidean-pearson", "rsa-rdm=euclidean-compare=pearson-score")
 
-describe_family(
-    "rsa",
-    """Representational similarity analysis: each input becomes a representational
-    dissimilarity matrix between its samples (Euclidean, squared Euclidean, correlation or
-    cosine distance), and the two RDMs are compared (cosine, Pearson, Spearman, ρ_A, Kendall's
-    τ_b or τ_a, or the cosine of the double-centred matrices), as in rsatoolbox.""",
-)
+describe("rsa", __doc__)
+
+
+# ----------------------------------------------------------------------------- all-pairs hook
+_GEMM = ("cosine", "pearson", "spearman", "rho_a", "cosine_cov", "corr_cov")
+
+
+def _unit_vector(x: torch.Tensor, kind: str, method: str) -> torch.Tensor:
+    """One vector per input whose inner products are the comparison (a GEMM method): the
+    normalised RDM triangle (centred for Pearson, ranked for Spearman/ρ_a: unnormalised)
+    or the flattened −½HDH (cosine_cov, corr_cov)."""
+    d = rdm(x, kind)
+    if method in MATRIX_BASED:
+        v = _gram_of_rdm(d, method == "corr_cov").reshape(-1)
+    else:
+        v = upper_triangle(d)
+        if method in ("spearman", "rho_a"):
+            v = rankdata(v)
+        if method != "cosine":
+            v = v - v.mean()
+    return v if method == "rho_a" else v / (v * v).sum().clamp_min(tiny(v)).sqrt()
+
+
+def _pairwise(A, B, values, ctx):
+    """All pairs (``sg.pairwise``): one RDM per representation; the comparisons that are
+    inner products of one vector per RDM are one GEMM, the others combine cached RDMs."""
+    ctx.require_auto()
+    cmp = values["compare"]
+    method, strength = (cmp.method, cmp.strength) if isinstance(cmp, Comparison) else (
+        cmp, values["strength"])  # fmt: skip
+    kind = values["rdm"]
+    ctx.log("one RDM per representation")
+    with torch.no_grad() if method in RANK_BASED else contextlib.nullcontext():
+        if method not in _GEMM:
+            s = ctx.pairs(lambda x: rdm(x, kind),
+                          lambda dx, dy: compare_rdms(dx, dy, method, strength), A, B)  # fmt: skip
+        else:
+            n = A[0].shape[0]
+            m = n * (n - 1) // 2
+            length = n * n if method in MATRIX_BASED else m
+            s = ctx.inner(lambda x: _unit_vector(x, kind, method), A, B, length)
+            if method == "rho_a":
+                s = 12 * s / max(m**3 - m, 1)
+    return transform(ctx.form, s)
+
+
+register_hooks("rsa", pairwise=_pairwise)
