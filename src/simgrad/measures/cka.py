@@ -197,11 +197,8 @@ def _card(values):
     kind, sigma = values["kernel"]
     hsic = values["hsic"]
     linear = kind == "linear"
-    inv = ["permutation", "orthogonal", "translation"]
-    if linear:
-        inv.append("isotropic_scaling")
-    else:
-        inv.append("isotropic_scaling")  # σ scales with the median distance
+    # RBF kernels too are invariant to isotropic scaling: σ scales with the median distance
+    inv = ["permutation", "orthogonal", "translation", "isotropic_scaling"]
     kern = "linear kernel K = X̃X̃ᵀ" if linear else f"RBF kernel, σ = {sigma:g} × median distance"
     return dict(
         family="cka",
