@@ -83,7 +83,7 @@ def theory_measures(pattern: str = "*") -> list[str]:
     return out
 
 
-def _kind(measure: str) -> tuple[PCTheory, bool]:
+def _closed_forms(measure: str) -> tuple[PCTheory, bool]:
     """The measure's closed forms (its family's ``theory`` hook) and whether it is angular."""
     if not isinstance(measure, str):
         raise TypeError(f"measure must be a name (str), got {type(measure).__name__}.")
@@ -189,7 +189,7 @@ def predict_pc_perturbation(X: Any, measure: str, pc: Any, scale: float) -> Any:
     >>> round(predict_pc_perturbation(X, "nbs", 0, 0.0), 6)   # sqrt(1 - 9/14)
     0.597614
     """
-    theory, angular = _kind(measure)
+    theory, angular = _closed_forms(measure)
     lam = spectrum(X)
     a = _check_scale(scale)
     if np.ndim(pc) == 1:
@@ -207,7 +207,7 @@ def small_perturbation(X: Any, measure: str, pc: int, eps: float) -> float:
         CKA ≈ 1 − 2p(1−p)ε²,  angular CKA ≈ 1 − (4/π)√(p(1−p))|ε|,       p = λ_i²/S₂
         NBS ≈ 1 − ½q(1−q)ε²,  angular Procrustes ≈ 1 − (2/π)√(q(1−q))|ε|,  q = λ_i/S₁
     """
-    theory, angular = _kind(measure)
+    theory, angular = _closed_forms(measure)
     lam = spectrum(X)
     i = _check_pc(pc, lam.size)
     e = _check_scale(eps)
@@ -221,7 +221,7 @@ def topk_scores(X: Any, measure: str, k: int | None = None) -> np.ndarray:
     when ``None``): ``CKA_j = sqrt(Σ_{i<j} λ_i²/S₂)``, ``NBS_j = sqrt(Σ_{i<j} λ_i/S₁)``, and
     their angular scores. Entry ``j − 1`` is the top-``j`` model.
     """
-    theory, angular = _kind(measure)
+    theory, angular = _closed_forms(measure)
     lam = spectrum(X)
     if k is None:
         k = lam.size
