@@ -257,3 +257,13 @@ def test_register_hooks_keeps_earlier_hooks_and_rejects_unknown_ones(monkeypatch
     assert hooks.streaming is first and hooks.theory is second and hooks.pairwise is None
     with pytest.raises(TypeError, match="unknown hook"):
         registry.register_hooks("toy", stream=first)
+
+
+def test_describe_keeps_the_first_paragraph(monkeypatch):
+    from simgrad.measures import registry
+
+    monkeypatch.setattr(registry, "_DESCRIPTIONS", {})
+    registry.describe("toy", "\n  A toy family:\n  one paragraph.\n\n  Details that stay out.\n")
+    assert registry.family_description("toy") == "A toy family: one paragraph."
+    registry.describe("empty", None)  # a module run with -OO has no __doc__
+    assert registry.family_description("empty") is None
