@@ -11,8 +11,8 @@ import torch
 
 import simgrad as sg
 from simgrad.cli import main
-from simgrad.measures.catalog import render
-from simgrad.measures.registry import INVARIANCES, aliases
+from simgrad.measures.catalog import family_text, render
+from simgrad.measures.registry import INVARIANCES, aliases, family_description
 
 
 @pytest.fixture(autouse=True)
@@ -42,14 +42,19 @@ def test_every_card_is_complete():
             and c.family == name.split("-")[0]
             and c.form in ("score", "distance")
             and (c.form == "distance") == ("distance=" in name or c.family.endswith("distance"))
-            and all(isinstance(getattr(c, f), str) and getattr(c, f).strip()
-                    for f in ("description", "formula", "estimator", "cost"))
-            and len(c.range) == 2 and c.range[0] < c.range[1]
+            and all(
+                isinstance(getattr(c, f), str) and getattr(c, f).strip()
+                for f in ("description", "formula", "estimator", "cost")
+            )
+            and len(c.range) == 2
+            and c.range[0] < c.range[1]
             and not any(math.isnan(v) for v in c.range)
-            and all(isinstance(getattr(c, f), bool)
-                    for f in ("metric", "symmetric", "differentiable"))
+            and all(
+                isinstance(getattr(c, f), bool) for f in ("metric", "symmetric", "differentiable")
+            )
             and set(c.invariances) <= set(INVARIANCES)
-            and len(c.references) >= 1 and all(r.strip() for r in c.references)
+            and len(c.references) >= 1
+            and all(r.strip() for r in c.references)
         )
         if not ok:
             problems.append(name)
@@ -62,8 +67,22 @@ def test_every_card_is_complete():
 def test_every_alias_resolves_and_is_listed_on_its_card():
     for short, canonical in aliases().items():
         m = sg.measure(short)
-        assert m.name in NAMES or m.name == canonical
+        # an alias names a listed measure by its canonical spelling
+        assert m.name == canonical and canonical in NAMES, (short, canonical, m.name)
+        assert m is sg.measure(canonical)
         assert short in m.card.aliases
+
+
+def test_every_family_describes_itself():
+    """The catalogue's family index shows each family's own paragraph, not a member's card."""
+    families = {sg.card(name).family: name for name in NAMES}
+    for family, example in sorted(families.items()):
+        text = family_description(family)
+        assert text and len(text) > 80, family
+        members = {sg.card(n).description for n in NAMES if sg.card(n).family == family}
+        assert text not in members, family
+        assert family_text(family, [sg.card(example)]) == text
+    assert family_description("no_such_family") is None
 
 
 def test_docs_table_is_up_to_date():

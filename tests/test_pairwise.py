@@ -10,7 +10,8 @@ import pytest
 import torch
 
 import simgrad as sg
-from simgrad.allpairs import _nuclear_norms, _svd_nuclear_norms, parse_bytes
+from simgrad.allpairs import parse_bytes
+from simgrad.allpairs.nuclear import batched_nuclear_norms, svd_nuclear_norms
 
 WIDTHS = (5, 8, 8, 13)
 
@@ -29,8 +30,8 @@ def _reps(n=40, widths=WIDTHS, seed=0, dtype=torch.float64):
     base = torch.randn(n, 6, generator=g, dtype=dtype)
     # related representations: shared latent + private noise, so scores are not all ~0
     return [
-        base @ torch.randn(6, d, generator=g, dtype=dtype) + torch.randn(n, d, generator=g,
-                                                                         dtype=dtype)
+        base @ torch.randn(6, d, generator=g, dtype=dtype)
+        + torch.randn(n, d, generator=g, dtype=dtype)
         for d in widths
     ]
 
@@ -193,13 +194,22 @@ def test_algorithm_choice_is_logged_and_overridable(caplog):
     assert "→ sample-space algorithm" in msgs[0]
     assert "→ feature-space algorithm" in msgs[1]
     assert "→ sample-space algorithm" in msgs[2]
-    assert torch.allclose(forced, sg.pairwise(tall, measure="cka", algorithm="feature"),
-                          atol=1e-12, rtol=0)
+    assert torch.allclose(
+        forced, sg.pairwise(tall, measure="cka", algorithm="feature"), atol=1e-12, rtol=0
+    )
 
 
-@pytest.mark.parametrize("name", ["nbs", "procrustes-distance=euclidean",
-                                  "shape_metric-alpha=0.5-score", "cca-squared_score", "linreg",
-                                  "ridge-lambda=10-pearsonr"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "nbs",
+        "procrustes-distance=euclidean",
+        "shape_metric-alpha=0.5-score",
+        "cca-squared_score",
+        "linreg",
+        "ridge-lambda=10-pearsonr",
+    ],
+)
 def test_units_outnumbering_samples_use_the_sample_space_factor(name, caplog):
     """Wide representations are replaced by (X̃X̃ᵀ)^½ (n×n): same values, forced or not."""
     reps = _reps(n=25, widths=(40, 60, 60, 7), seed=14)
@@ -208,8 +218,11 @@ def test_units_outnumbering_samples_use_the_sample_space_factor(name, caplog):
     with caplog.at_level(logging.DEBUG, logger="simgrad"):
         auto = sg.pairwise(reps, measure=name)
     assert any("sample-space factor" in r.getMessage() for r in caplog.records)
-    for S in (auto, sg.pairwise(reps, measure=name, algorithm="sample"),
-              sg.pairwise(reps, measure=name, algorithm="feature")):
+    for S in (
+        auto,
+        sg.pairwise(reps, measure=name, algorithm="sample"),
+        sg.pairwise(reps, measure=name, algorithm="feature"),
+    ):
         assert torch.allclose(S[off], ref[off], atol=1e-10, rtol=0)
 
 
@@ -226,16 +239,21 @@ def test_fallback_loop_is_logged(caplog):
     assert any("looping over" in r.getMessage() for r in caplog.records)
 
 
-@pytest.mark.parametrize("name,algorithm", [("cka-hsic_song", "sample"),
-                                            ("cka-hsic_song", "feature"),
-                                            ("nbs", "auto"), ("cca", "auto"),
-                                            ("linreg", "auto")])
+@pytest.mark.parametrize(
+    "name,algorithm",
+    [
+        ("cka-hsic_song", "sample"),
+        ("cka-hsic_song", "feature"),
+        ("nbs", "auto"),
+        ("cca", "auto"),
+        ("linreg", "auto"),
+    ],
+)
 def test_tiny_memory_budget_gives_same_matrix(name, algorithm):
     reps = _reps(n=60, widths=(5, 8, 8, 13, 3), seed=8)
     big = sg.pairwise(reps, measure=name, algorithm=algorithm)
     small = sg.pairwise(reps, measure=name, algorithm=algorithm, memory_budget=4000)
-    cross = sg.pairwise(reps[:2], reps[2:], measure=name, algorithm=algorithm,
-                        memory_budget="4kB")
+    cross = sg.pairwise(reps[:2], reps[2:], measure=name, algorithm=algorithm, memory_budget="4kB")
     assert torch.allclose(big, small, atol=1e-12, rtol=0)
     assert torch.allclose(big[:2, 2:], cross, atol=1e-12, rtol=0)
 
@@ -249,8 +267,9 @@ def test_stacked_array_and_time_condition_inputs():
 
 
 # ----------------------------------------------------------------------------- gradients, dtype
-@pytest.mark.parametrize("name", ["cka-angular_score", "procrustes-angular_score", "cca",
-                                  "linreg", "cka-hsic_song"])
+@pytest.mark.parametrize(
+    "name", ["cka-angular_score", "procrustes-angular_score", "cca", "linreg", "cka-hsic_song"]
+)
 def test_gradients_match_the_loop_and_are_finite(name):
     reps = [r.requires_grad_() for r in _reps(n=30, seed=10)]
     # off-diagonal pairs only: the diagonal's arccos slope is clamped, a convention
@@ -290,8 +309,9 @@ def test_svds_split_over_threads_match_one_thread(name):
     off = ~torch.eye(6, dtype=torch.bool)  # at identical inputs the loop's arccos is ~1e-8
     assert torch.allclose(S2[off], _loop(name, reps, reps)[off], atol=1e-10, rtol=0)
     mats = [r.T @ r for r in reps[:3]]
-    assert torch.allclose(_svd_nuclear_norms(mats), torch.stack([m.trace() for m in mats]),
-                          atol=1e-10, rtol=0)  # PSD: nuclear norm = trace
+    assert torch.allclose(
+        svd_nuclear_norms(mats), torch.stack([m.trace() for m in mats]), atol=1e-10, rtol=0
+    )  # PSD: nuclear norm = trace
 
 
 def test_gpu_route_nuclear_norms_match_svdvals():
@@ -300,16 +320,17 @@ def test_gpu_route_nuclear_norms_match_svdvals():
     g = torch.Generator().manual_seed(22)
     good = torch.randn(5, 12, 9, generator=g, dtype=torch.float64) + 3 * torch.eye(12, 9)
     low = torch.randn(3, 12, 2, generator=g, dtype=torch.float64) @ torch.randn(
-        3, 2, 9, generator=g, dtype=torch.float64)
+        3, 2, 9, generator=g, dtype=torch.float64
+    )
     m = torch.cat([good, low]).requires_grad_()
-    got = _nuclear_norms(m)
+    got = batched_nuclear_norms(m)
     ref = torch.linalg.svdvals(m.detach()).sum(-1)
     assert torch.allclose(got, ref, atol=1e-12 * float(ref.max()), rtol=0)
     got.sum().backward()
     u, _, vh = torch.linalg.svd(good)
     assert torch.allclose(m.grad[:5], u[..., :9] @ vh, atol=1e-8)  # ∂‖M‖_* = U Vᵀ
     assert torch.isfinite(m.grad).all()
-    assert torch.allclose(_nuclear_norms(good.float()).double(), ref[:5], rtol=1e-5)
+    assert torch.allclose(batched_nuclear_norms(good.float()).double(), ref[:5], rtol=1e-5)
 
 
 def test_gradients_finite_at_identical_and_rank_deficient_inputs():
@@ -317,7 +338,8 @@ def test_gradients_finite_at_identical_and_rank_deficient_inputs():
     x = torch.randn(30, 6, generator=g, dtype=torch.float64)
     q = torch.linalg.qr(torch.randn(6, 6, generator=g, dtype=torch.float64))[0]
     low = torch.randn(30, 2, generator=g, dtype=torch.float64) @ torch.randn(
-        2, 6, generator=g, dtype=torch.float64)
+        2, 6, generator=g, dtype=torch.float64
+    )
     reps = [t.clone().requires_grad_() for t in (x, x @ q, low)]
     for name in ["procrustes-angular_score", "cka-angular_score", "cca-angular_score", "linreg"]:
         for r in reps:
@@ -386,8 +408,9 @@ def test_real_m1_unit_groups(data_dir):
 
 def test_docstring_examples_run():
     import doctest
+    import importlib
 
-    import simgrad.allpairs
-
-    res = doctest.testmod(simgrad.allpairs)
-    assert res.attempted > 5 and res.failed == 0
+    for name in ("", ".blocks", ".context", ".inputs", ".linear"):
+        mod = importlib.import_module("simgrad.allpairs" + name)
+        res = doctest.testmod(mod)
+        assert res.attempted >= 1 and res.failed == 0, name

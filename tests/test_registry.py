@@ -19,6 +19,7 @@ def _one_thread():
     yield
     torch.set_num_threads(old)
 
+
 PAPER_ALIASES = {
     "cka": "cka-kernel=linear-hsic=gretton-score",
     "cka-angular_score": "cka-kernel=linear-hsic=gretton-angular_score",
@@ -102,7 +103,13 @@ def test_canonical_spelling_is_stable():
 
 def test_format_number():
     assert [format_number(v) for v in (1, 1.0, 100, 1e2, 0.5, 1e-6, 2.5e10)] == [
-        "1", "1", "100", "100", "0.5", "1e-06", "25000000000",
+        "1",
+        "1",
+        "100",
+        "100",
+        "0.5",
+        "1e-06",
+        "25000000000",
     ]
     with pytest.raises(ValueError, match="finite"):
         format_number(float("nan"))
@@ -110,7 +117,10 @@ def test_format_number():
 
 def test_split_name_respects_parentheses():
     assert split_name("cka-kernel=(rbf-sigma=1)-hsic=gretton-score") == [
-        "cka", "kernel=(rbf-sigma=1)", "hsic=gretton", "score",
+        "cka",
+        "kernel=(rbf-sigma=1)",
+        "hsic=gretton",
+        "score",
     ]
     for bad in ("cka-kernel=(rbf-sigma=1-score", "cka-kernel=rbf)-score", "cka--score", "cka-"):
         with pytest.raises(ValueError):
@@ -213,3 +223,47 @@ def test_dtype_follows_inputs_and_can_be_forced():
     assert sg.measure("cka")(X, Y).dtype == torch.float32
     assert sg.measure("cka")(X, Y, dtype=torch.float64).dtype == torch.float64
     assert sg.measure("cka")(X.numpy(), Y).dtype == torch.float64  # numpy → float64 wins
+
+
+# ----------------------------------------------------------------------------- display, hooks
+def test_short_names_are_the_display_aliases_the_families_declare():
+    from simgrad.measures import short_name
+
+    assert short_name("cka-kernel=linear-hsic=gretton-score") == "cka"
+    assert short_name("cka-angular-score") == "cka-angular_score"
+    assert short_name("nbs-score") == "nbs"
+    assert short_name("linear_regression-r2") == "linreg"
+    # no display alias: the canonical name (also when the measure has other aliases)
+    assert short_name("procrustes-angular-score") == "procrustes-angular_score"
+    assert short_name("cka-hsic_song") == "cka-kernel=linear-hsic=song-score"
+    assert short_name("ridge-lambda=100-r2-cv=5folds") == "ridge-lambda=100-r2-cv=5folds"
+    assert short_name("not a measure") == "not a measure"
+
+
+def test_register_hooks_keeps_earlier_hooks_and_rejects_unknown_ones(monkeypatch):
+    from simgrad.measures import registry
+
+    monkeypatch.setattr(registry, "_HOOKS", {})
+
+    def first(t, v):
+        return None
+
+    def second(t, v):
+        return None
+
+    assert registry.family_hooks("toy") == registry.Hooks()
+    registry.register_hooks("toy", streaming=first)
+    hooks = registry.register_hooks("toy", theory=second)
+    assert hooks.streaming is first and hooks.theory is second and hooks.pairwise is None
+    with pytest.raises(TypeError, match="unknown hook"):
+        registry.register_hooks("toy", stream=first)
+
+
+def test_describe_keeps_the_first_paragraph(monkeypatch):
+    from simgrad.measures import registry
+
+    monkeypatch.setattr(registry, "_DESCRIPTIONS", {})
+    registry.describe("toy", "\n  A toy family:\n  one paragraph.\n\n  Details that stay out.\n")
+    assert registry.family_description("toy") == "A toy family: one paragraph."
+    registry.describe("empty", None)  # a module run with -OO has no __doc__
+    assert registry.family_description("empty") is None

@@ -155,3 +155,28 @@ def test_errors(rng):
 
 def test_sg_theory_is_wired():
     assert sg.theory.predict_pc_perturbation is th.predict_pc_perturbation
+
+
+def test_closed_forms_are_the_families_hooks(rng):
+    """The driver asks each family's theory hook: linear Gretton CKA, NBS and Procrustes, as
+    score or angular score; other parameters, forms and families have none."""
+    assert th.theory_measures() == [
+        "cka-kernel=linear-hsic=gretton-angular_score",
+        "cka-kernel=linear-hsic=gretton-score",
+        "nbs-angular_score",
+        "nbs-score",
+        "procrustes-angular_score",
+        "procrustes-score",
+    ]
+    X = rng.normal(size=(30, 5)) * np.geomspace(3, 0.3, 5)
+    # procrustes-score is NBS itself, so it has NBS's closed forms
+    assert np.array_equal(th.topk_scores(X, "procrustes-score"), th.topk_scores(X, "nbs"))
+    for name in (
+        "cka-hsic_song",
+        "cka-kernel=(rbf-sigma=1)-hsic=gretton-score",
+        "nbs-distance=angular",
+        "nbs-squared_score",
+        "ensd",
+    ):
+        with pytest.raises(ValueError, match="no closed form"):
+            th.topk_scores(X, name)

@@ -1,29 +1,27 @@
 """Streaming (minibatch) estimators: similarity of data that does not fit in memory.
 
-A :class:`StreamingSimilarity` sees the samples in minibatches ``(X_b, Y_b)`` and keeps only
-sums whose size depends on the widths, never on the sample count. With ``u = x − s_x`` and
-``v = y − s_y`` (``s`` the first batch's mean, a fixed shift that keeps the sums well
-conditioned) and ``α = ‖u‖²``, ``β = ‖v‖²`` per sample, it accumulates::
+A generic driver over the families' ``streaming`` hooks (see
+:class:`~simgrad.measures.registry.Hooks`). For each measure, the family's hook
+``streaming(template, values)`` returns a :class:`~simgrad.measures.moments.Stream`: which
+statistic to accumulate and ``finish(statistic)``, the measure's value from it; ``None`` means
+these parameters need individual samples (RBF kernels, RDMs, cross-validation folds) and the
+measure is not streamable (``ValueError``). Measures whose streams name the same statistic
+share one accumulator; no minibatch is kept after :meth:`StreamingSimilarity.update` returns.
 
-    n, Σu, Σv, ΣuuᵀΣ, Σvvᵀ, Σuvᵀ                       (second moments)
-    Σα, Σβ, Σα², Σβ², Σαβ, Σαu, Σαv, Σβu, Σβv          (row-norm products)
+The stock statistic, :class:`~simgrad.measures.moments.PairMoments`, holds the shifted second
+moments and row-norm sums of the pairs (sizes depend on the widths only). From it:
 
-At ``compute()`` the centred cross-products are ``X̃ᵀỸ = Σuvᵀ − n·ūv̄ᵀ`` (and likewise for
-X̃ᵀX̃, ỸᵀỸ), and the row norms of the centred data ``a_i = ‖x_i − x̄‖²`` enter only through
-``Σa = Σα − n‖ū‖²`` and ``Σa_ib_i``, ``Σa_i²``, ``Σb_i²``, which expand exactly into the sums
-above. That is all the unbiased HSIC (Song et al. 2012) needs::
+- linear CKA (``cka.py``): ‖X̃ᵀỸ‖² and the centred row-norm sums give the Gretton, Song and
+  Lange HSIC exactly, so the streamed CKA equals the full-batch CKA (averaging per-batch CKA
+  does not: it is biased upwards by the batch size);
+- measures of the centred second moments alone — ENSD, NBS, Procrustes, Bures, shape metrics
+  (any α), CCA and in-sample linear/ridge regression — evaluate their own function on a small
+  surrogate pair with the accumulated cross-products
+  (:func:`~simgrad.measures.moments.surrogate_stream`).
 
-    n(n−3)·HSIC_u = ‖X̃ᵀỸ‖² − Σab + Σa·Σb/((n−1)(n−2)) − 2/(n−2)·Σab
-
-so the streamed CKA equals the full-batch CKA for the Gretton, Song and Lange estimators
-(averaging per-batch CKA does not: it is biased upwards by the batch size).
-
-Measures that depend on the data only through its centred second moments — linear CKA
-(Gretton), ENSD, NBS, Procrustes, Bures, shape metrics (any α), CCA and in-sample
-linear/ridge regression — are evaluated by the registry's own function on a small surrogate
-pair ``(X', Y')`` with ``2(p+q)`` rows whose centred cross-products equal the accumulated
-ones (``X'ᵀX' = X̃ᵀX̃``, ``X'ᵀY' = X̃ᵀỸ``, ``Y'ᵀY' = ỸᵀỸ``, column means 0). Measures that need
-individual samples (RBF kernels, RSA, cross-validated scores) raise ``ValueError``.
+A new family streams by registering a hook next to its measure, e.g.
+``register_hooks("toy", streaming=surrogate_stream)`` or a hook returning
+``Stream(finish)`` with its own ``finish(moments)``.
 
 >>> import torch, simgrad as sg
 >>> g = torch.Generator().manual_seed(0)
@@ -43,13 +41,17 @@ from typing import Any
 import torch
 
 from ._array import as_tensor
-from .measures.linalg import sym_matrix_function
-from .measures.registry import lookup
-from .measures.registry import measure as get_measure
+from .measures.moments import Stream
+from .measures.registry import family_hooks, lookup, measures
 
-__all__ = ["StreamingSimilarity", "stream_score", "streamable"]
+__all__ = ["StreamingSimilarity", "stream_score", "streamable", "streamable_families"]
 
-_MOMENT_FAMILIES = ("nbs", "procrustes", "bures_distance", "shape_metric", "cca", "ensd")
+
+def _stream(name: str) -> tuple[str, Stream | None]:
+    """The canonical name of ``name`` and its family's stream (``None``: not streamable)."""
+    tpl, values, canon = lookup(name)
+    hook = family_hooks(tpl.family).streaming
+    return canon, (hook(tpl, values) if hook is not None else None)
 
 
 def streamable(name: str) -> bool:
@@ -58,21 +60,18 @@ def streamable(name: str) -> bool:
     >>> streamable("cka-hsic_song"), streamable("cka-kernel=(rbf-sigma=1)-hsic=gretton-score")
     (True, False)
     """
-    tpl, values, _ = lookup(name)
-    return _kind(tpl, values) is not None
+    return _stream(name)[1] is not None
 
 
-def _kind(tpl: Any, values: dict) -> str | None:
-    fam = tpl.family
-    if fam == "cka":
-        if values["kernel"][0] != "linear":
-            return None
-        return "hsic"
-    if fam in _MOMENT_FAMILIES:
-        return "moments"
-    if fam in ("linear_regression", "ridge") and "cv" not in values:
-        return "moments"
-    return None
+def streamable_families() -> list[str]:
+    """Families that registered a ``streaming`` hook (some of their parameters may still need
+    individual samples: see :func:`streamable`).
+
+    >>> "cka" in streamable_families() and "rsa" not in streamable_families()
+    True
+    """
+    families = {name.split("-")[0] for name in measures()}
+    return sorted(f for f in families if family_hooks(f).streaming is not None)
 
 
 class StreamingSimilarity:
@@ -108,29 +107,35 @@ class StreamingSimilarity:
             raise ValueError("measures is empty; name at least one streamable measure.")
         if not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
             raise TypeError(f"dtype must be a floating torch dtype, got {dtype!r}.")
-        self._specs = []
+        self._streams: list[tuple[str, Stream]] = []
         for name in measures:
-            tpl, values, canon = lookup(name)
-            kind = _kind(tpl, values)
-            if kind is None:
+            canon, stream = _stream(name)
+            if stream is None:
                 raise ValueError(
-                    f"measure {name!r} cannot be streamed: it needs individual samples "
-                    "(kernels, RDMs or cross-validation folds). Streamable families: linear "
-                    "CKA (all HSIC estimators), ENSD, NBS, Procrustes, Bures, shape metrics, "
-                    "CCA and in-sample linear/ridge regression."
+                    f"measure {name!r} ({canon}) cannot be streamed: it needs individual "
+                    "samples (kernels, RDMs or cross-validation folds). Families with "
+                    f"streamable measures: {', '.join(streamable_families())}."
                 )
-            self._specs.append((name, canon, kind, values))
+            self._streams.append((name, stream))
         self.dtype = dtype
         self.device = device
         self.reset()
 
-    # ------------------------------------------------------------------ state
     def reset(self) -> StreamingSimilarity:
         """Forget every batch seen so far."""
         self.n_samples = 0
-        self._s: dict[str, torch.Tensor] = {}
-        self._shift: tuple[torch.Tensor, torch.Tensor] | None = None
+        self._widths: tuple[int, int] | None = None
+        self._stats: dict[Any, Any] = {}
+        for _, stream in self._streams:
+            if stream.statistic not in self._stats:
+                self._stats[stream.statistic] = stream.statistic()
         return self
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the accumulated statistics: a function of the widths, not of the
+        number of samples seen."""
+        return sum(int(stat.nbytes) for stat in self._stats.values())
 
     def update(self, x: Any, y: Any) -> StreamingSimilarity:
         """Add a minibatch: ``x`` (b, p) and ``y`` (b, q) hold the same b samples."""
@@ -147,117 +152,29 @@ class StreamingSimilarity:
                 f"x and y must hold the same samples: this batch has {xb.shape[0]} rows of x "
                 f"and {yb.shape[0]} rows of y."
             )
+        if xb.shape[0] == 0 and self._widths is None:
+            return self
+        widths = (int(xb.shape[1]), int(yb.shape[1]))
+        if self._widths is not None and widths != self._widths:
+            p, q = self._widths
+            raise ValueError(
+                f"Unit counts changed between batches: expected x with {p} and y with {q} "
+                f"units, got {widths[0]} and {widths[1]}."
+            )
+        self._widths = widths
         dev = self.device if self.device is not None else xb.device
         xb = xb.detach().to(device=dev, dtype=self.dtype)
         yb = yb.detach().to(device=dev, dtype=self.dtype)
-        if self._shift is None:
-            if xb.shape[0] == 0:
-                return self
-            self._shift = (xb.mean(0), yb.mean(0))
-        else:
-            p, q = self._shift[0].shape[0], self._shift[1].shape[0]
-            if xb.shape[1] != p or yb.shape[1] != q:
-                raise ValueError(
-                    f"Unit counts changed between batches: expected x with {p} and y with {q} "
-                    f"units, got {xb.shape[1]} and {yb.shape[1]}."
-                )
-        u = xb - self._shift[0]
-        v = yb - self._shift[1]
-        al, be = (u * u).sum(1), (v * v).sum(1)
-        parts = {
-            "su": u.sum(0), "sv": v.sum(0),
-            "suu": u.T @ u, "svv": v.T @ v, "suv": u.T @ v,
-            "sa": al.sum(), "sb": be.sum(), "saa": (al * al).sum(), "sbb": (be * be).sum(),
-            "sab": (al * be).sum(), "sau": al @ u, "sav": al @ v, "sbu": be @ u, "sbv": be @ v,
-        }
-        for k, val in parts.items():
-            self._s[k] = self._s[k] + val if k in self._s else val
+        for stat in self._stats.values():
+            stat.update(xb, yb)
         self.n_samples += int(xb.shape[0])
         return self
 
-    # ------------------------------------------------------------------ results
-    def covariances(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Centred cross-products (X̃ᵀX̃, ỸᵀỸ, X̃ᵀỸ) of everything seen so far."""
-        self._check_ready(2)
-        s, n = self._s, self.n_samples
-        mu, mv = s["su"] / n, s["sv"] / n
-        cxx = s["suu"] - n * torch.outer(mu, mu)
-        cyy = s["svv"] - n * torch.outer(mv, mv)
-        cxy = s["suv"] - n * torch.outer(mu, mv)
-        return 0.5 * (cxx + cxx.T), 0.5 * (cyy + cyy.T), cxy
-
-    def row_norm_sums(self) -> dict[str, torch.Tensor]:
-        """Σa, Σb, Σab, Σa², Σb² of the centred row norms a_i = ‖x_i − x̄‖², b_i = ‖y_i − ȳ‖²."""
-        self._check_ready(2)
-        s, n = self._s, self.n_samples
-        mu, mv = s["su"] / n, s["sv"] / n
-        m2, w2 = mu @ mu, mv @ mv
-
-        def sum_prod(saa, sa_v, sb_u, suv, sa, sb, su, sv, m, w, mm, ww):
-            return (saa - 2 * (sa_v @ w) + ww * sa - 2 * (m @ sb_u) + 4 * (m @ suv @ w)
-                    - 2 * ww * (su @ m) + mm * sb - 2 * mm * (sv @ w) + n * mm * ww)
-
-        ab = sum_prod(s["sab"], s["sav"], s["sbu"], s["suv"], s["sa"], s["sb"], s["su"], s["sv"],
-                      mu, mv, m2, w2)
-        aa = sum_prod(s["saa"], s["sau"], s["sau"], s["suu"], s["sa"], s["sa"], s["su"], s["su"],
-                      mu, mu, m2, m2)
-        bb = sum_prod(s["sbb"], s["sbv"], s["sbv"], s["svv"], s["sb"], s["sb"], s["sv"], s["sv"],
-                      mv, mv, w2, w2)
-        return {"a": s["sa"] - n * m2, "b": s["sb"] - n * w2, "ab": ab, "aa": aa, "bb": bb}
-
-    def surrogate(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """A small pair (X', Y') with 2(p+q) rows, zero column means and the accumulated
-        centred cross-products: X'ᵀX' = X̃ᵀX̃, X'ᵀY' = X̃ᵀỸ, Y'ᵀY' = ỸᵀỸ."""
-        cxx, cyy, cxy = self.covariances()
-        p = cxx.shape[0]
-        joint = torch.cat([torch.cat([cxx, cxy], 1), torch.cat([cxy.T, cyy], 1)], 0)
-        scale = joint.diagonal().abs().max().clamp_min(torch.finfo(joint.dtype).tiny)
-        root = sym_matrix_function(
-            joint / scale, lambda l: l.clamp_min(0).sqrt(), lambda l: 0 * l
-        ) * scale.sqrt()
-        f = torch.cat([root, -root], 0) / 2**0.5
-        return f[:, :p], f[:, p:]
-
-    def _check_ready(self, minimum: int) -> None:
-        if self.n_samples < minimum:
-            raise ValueError(
-                f"Only {self.n_samples} sample(s) seen; at least {minimum} are needed."
-            )
-
-    def _hsic_cka(self, hsic: str) -> torch.Tensor:
-        n = self.n_samples
-        self._check_ready(4 if hsic == "song" else 2)
-        cxx, cyy, cxy = self.covariances()
-        xy2, xx2, yy2 = (cxy * cxy).sum(), (cxx * cxx).sum(), (cyy * cyy).sum()
-        r = self.row_norm_sums()
-        if hsic == "gretton":
-            num, dx, dy = xy2, xx2, yy2
-        elif hsic == "lange":
-            num, dx, dy = xy2 - r["ab"], xx2 - r["aa"], yy2 - r["bb"]
-        else:
-            c1, c2 = 1.0 / ((n - 1) * (n - 2)), 2.0 / (n - 2)
-            num = xy2 - r["ab"] + r["a"] * r["b"] * c1 - c2 * r["ab"]
-            dx = xx2 - r["aa"] + r["a"] * r["a"] * c1 - c2 * r["aa"]
-            dy = yy2 - r["bb"] + r["b"] * r["b"] * c1 - c2 * r["bb"]
-        tiny = torch.finfo(num.dtype).tiny
-        return num / (dx.clamp_min(tiny) * dy.clamp_min(tiny)).sqrt()
-
     def compute_tensors(self) -> dict[str, torch.Tensor]:
         """Each measure as a 0-dim tensor, keyed by the name given."""
-        from .measures.forms import transform
-
-        self._check_ready(2)
-        out: dict[str, torch.Tensor] = {}
-        surrogate = None
-        for name, canon, kind, values in self._specs:
-            if kind == "hsic":
-                tpl, _, _ = lookup(canon)
-                out[name] = transform(tpl.form, self._hsic_cka(values["hsic"]))
-            else:
-                if surrogate is None:
-                    surrogate = self.surrogate()
-                out[name] = get_measure(canon).fn(*surrogate, n_conditions=None)
-        return out
+        if self.n_samples < 2:
+            raise ValueError(f"Only {self.n_samples} sample(s) seen; at least 2 are needed.")
+        return {name: s.finish(self._stats[s.statistic]) for name, s in self._streams}
 
     def compute(self) -> dict[str, float]:
         """Each measure as a float, keyed by the name given."""
@@ -278,8 +195,10 @@ def _pairs(batches: Iterable, batches_y: Iterable | None) -> Iterable:
     for k, (x, y) in enumerate(itertools.zip_longest(batches, batches_y, fillvalue=sentinel)):
         if x is sentinel or y is sentinel:
             short = "X" if x is sentinel else "Y"
-            raise ValueError(f"The {short} batches ran out after {k} batches; the two "
-                             "iterables must yield the same number of batches.")
+            raise ValueError(
+                f"The {short} batches ran out after {k} batches; the two "
+                "iterables must yield the same number of batches."
+            )
         x = x[0] if isinstance(x, (tuple, list)) else x
         y = y[0] if isinstance(y, (tuple, list)) else y
         yield x, y

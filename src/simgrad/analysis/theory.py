@@ -20,6 +20,14 @@ Top-k model (``Y`` = the rank-k reconstruction of ``X̃``): ``CKA_k = sqrt(Σ_{i
 
 PC indices are 0-based (``pc=0`` is the highest-variance component).
 
+This module is a generic driver: the closed forms of each family live in the family's module
+(its ``theory`` hook returns a :class:`~simgrad.measures.pc_theory.PCTheory`: the perturbed
+cosine ``num/den``, the top-k weights ``w`` with ``s_k = sqrt(Σ_{j<k} w_j / Σ w)``, and the
+leading order ``δ`` of ``1 − s``); the driver checks the arguments and applies the output
+form, ``score`` or ``angular_score`` (``1 − (2/π)·arccos(s)``, whose leading order is
+``(2/π)·sqrt(2δ)``). A measure whose family has no hook, or returns ``None`` for its
+parameters, raises ``ValueError``; :func:`theory_measures` lists those that have one.
+
 >>> import numpy as np, simgrad as sg
 >>> X = np.random.default_rng(0).normal(size=(50, 8))
 >>> Y = pc_perturbed_data(X, pc=0, scale=0.5)
@@ -35,11 +43,11 @@ from typing import Any
 
 import numpy as np
 
-from ..measures import measure as _measure
+from ..measures.pc_theory import PCTheory
+from ..measures.registry import family_hooks, lookup, measures
 
 __all__ = [
     "Bounds",
-    "THEORY_MEASURES",
     "capture_scores_topk",
     "matched_spectrum",
     "nbs_cka_bounds",
@@ -47,29 +55,46 @@ __all__ = [
     "predict_pc_perturbation",
     "small_perturbation",
     "spectrum",
+    "theory_measures",
     "topk_scores",
 ]
 
-# canonical measure name -> (base similarity, angular?)
-THEORY_MEASURES: dict[str, tuple[str, bool]] = {
-    "cka-kernel=linear-hsic=gretton-score": ("cka", False),
-    "cka-kernel=linear-hsic=gretton-angular_score": ("cka", True),
-    "nbs-score": ("nbs", False),
-    "nbs-angular_score": ("nbs", True),
-    "procrustes-angular_score": ("nbs", True),
-}
+_FORMS = ("score", "angular_score")  # output forms with a closed form here
 
 
-def _kind(measure: str) -> tuple[str, bool]:
+def _closed_form_of(template: Any, values: dict) -> PCTheory | None:
+    hook = family_hooks(template.family).theory
+    if hook is None or template.form not in _FORMS:
+        return None
+    return hook(template, values)
+
+
+def theory_measures(pattern: str = "*") -> list[str]:
+    """Canonical names (at their listed parameter grid) that have a closed form here.
+
+    >>> theory_measures("cka-*")
+    ['cka-kernel=linear-hsic=gretton-angular_score', 'cka-kernel=linear-hsic=gretton-score']
+    """
+    out = []
+    for name in measures(pattern):
+        tpl, values, _ = lookup(name)
+        if _closed_form_of(tpl, values) is not None:
+            out.append(name)
+    return out
+
+
+def _closed_forms(measure: str) -> tuple[PCTheory, bool]:
+    """The measure's closed forms (its family's ``theory`` hook) and whether it is angular."""
     if not isinstance(measure, str):
         raise TypeError(f"measure must be a name (str), got {type(measure).__name__}.")
-    canonical = _measure(measure).name
-    if canonical not in THEORY_MEASURES:
+    tpl, values, canonical = lookup(measure)
+    theory = _closed_form_of(tpl, values)
+    if theory is None:
         raise ValueError(
             f"measure {measure!r} ({canonical}) has no closed form here; supported: "
-            "cka, cka-angular_score, nbs, nbs-angular_score, procrustes-angular_score."
+            f"{', '.join(theory_measures())}."
         )
-    return THEORY_MEASURES[canonical]
+    return theory, tpl.form == "angular_score"
 
 
 def _flat_centered(X: Any) -> np.ndarray:
@@ -142,21 +167,11 @@ def pc_perturbed_data(X: Any, pc: int, scale: float) -> np.ndarray:
     return Xc + (a - 1.0) * s[pc] * np.outer(U[:, pc], Vt[pc])
 
 
-def _closed_form(lam: np.ndarray, base: str, angular: bool, i: np.ndarray, a: float) -> np.ndarray:
-    li = lam[i]
-    if base == "cka":
-        S2 = float(np.sum(lam**2))
-        rest = S2 - li**2
-        den_y = rest + a**4 * li**2
-        num = rest + a**2 * li**2
-        den = np.sqrt(S2 * den_y)
-    else:
-        S1 = float(np.sum(lam))
-        rest = S1 - li
-        den_y = rest + a**2 * li
-        num = rest + abs(a) * li
-        den = np.sqrt(S1 * den_y)
-    if np.any(den_y <= 0):
+def _closed_form(
+    lam: np.ndarray, theory: PCTheory, angular: bool, i: np.ndarray, a: float
+) -> np.ndarray:
+    num, den = theory.perturbed(lam, i, a)
+    if np.any(den <= 0):
         raise ValueError("the perturbed data is all zero (its only PC removed); score undefined.")
     sim = np.clip(num / den, -1.0, 1.0)
     return 1.0 - (2.0 / math.pi) * np.arccos(sim) if angular else sim
@@ -165,8 +180,8 @@ def _closed_form(lam: np.ndarray, base: str, angular: bool, i: np.ndarray, a: fl
 def predict_pc_perturbation(X: Any, measure: str, pc: Any, scale: float) -> Any:
     """Closed-form score of ``X`` against ``X`` with PC ``pc`` scaled by ``scale``.
 
-    ``measure`` is ``cka``, ``cka-angular_score``, ``nbs``, ``nbs-angular_score`` or
-    ``procrustes-angular_score`` (aliases or canonical names). ``pc`` is a 0-based index
+    ``measure`` is a name or alias with a closed form (:func:`theory_measures`: linear
+    Gretton CKA, NBS and Procrustes, as ``score`` or ``angular_score``). ``pc`` is a 0-based index
     (float returned) or a 1-D sequence of indices (array returned). See the module docstring.
 
     >>> import numpy as np
@@ -174,14 +189,14 @@ def predict_pc_perturbation(X: Any, measure: str, pc: Any, scale: float) -> Any:
     >>> round(predict_pc_perturbation(X, "nbs", 0, 0.0), 6)   # sqrt(1 - 9/14)
     0.597614
     """
-    base, angular = _kind(measure)
+    theory, angular = _closed_forms(measure)
     lam = spectrum(X)
     a = _check_scale(scale)
     if np.ndim(pc) == 1:
         idx = np.array([_check_pc(p, lam.size) for p in np.asarray(pc)], dtype=int)
-        return _closed_form(lam, base, angular, idx, a)
+        return _closed_form(lam, theory, angular, idx, a)
     i = _check_pc(pc, lam.size)
-    return float(_closed_form(lam, base, angular, np.array([i]), a)[0])
+    return float(_closed_form(lam, theory, angular, np.array([i]), a)[0])
 
 
 def small_perturbation(X: Any, measure: str, pc: int, eps: float) -> float:
@@ -192,23 +207,13 @@ def small_perturbation(X: Any, measure: str, pc: int, eps: float) -> float:
         CKA ≈ 1 − 2p(1−p)ε²,  angular CKA ≈ 1 − (4/π)√(p(1−p))|ε|,       p = λ_i²/S₂
         NBS ≈ 1 − ½q(1−q)ε²,  angular Procrustes ≈ 1 − (2/π)√(q(1−q))|ε|,  q = λ_i/S₁
     """
-    base, angular = _kind(measure)
+    theory, angular = _closed_forms(measure)
     lam = spectrum(X)
     i = _check_pc(pc, lam.size)
     e = _check_scale(eps)
-    if base == "cka":
-        f = lam[i] ** 2 / float(np.sum(lam**2))
-        return (
-            1.0 - (4.0 / math.pi) * math.sqrt(f * (1 - f)) * abs(e)
-            if angular
-            else 1.0 - 2.0 * f * (1 - f) * e**2
-        )
-    f = lam[i] / float(np.sum(lam))
-    return (
-        1.0 - (2.0 / math.pi) * math.sqrt(f * (1 - f)) * abs(e)
-        if angular
-        else 1.0 - 0.5 * f * (1 - f) * e**2
-    )
+    delta = float(theory.leading(lam, i, e))  # 1 − s to second order in e
+    # angular: arccos(1 − δ) ≈ √(2δ), so the score moves at first order
+    return 1.0 - (2.0 / math.pi) * math.sqrt(2.0 * delta) if angular else 1.0 - delta
 
 
 def topk_scores(X: Any, measure: str, k: int | None = None) -> np.ndarray:
@@ -216,14 +221,14 @@ def topk_scores(X: Any, measure: str, k: int | None = None) -> np.ndarray:
     when ``None``): ``CKA_j = sqrt(Σ_{i<j} λ_i²/S₂)``, ``NBS_j = sqrt(Σ_{i<j} λ_i/S₁)``, and
     their angular scores. Entry ``j − 1`` is the top-``j`` model.
     """
-    base, angular = _kind(measure)
+    theory, angular = _closed_forms(measure)
     lam = spectrum(X)
     if k is None:
         k = lam.size
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
         raise ValueError(f"k must be a positive integer, got {k!r}.")
     k = min(int(k), lam.size)
-    w = lam**2 if base == "cka" else lam
+    w = theory.weights(lam)
     sims = np.sqrt(np.cumsum(w)[:k] / w.sum())
     return np.array([_to_score(float(s), angular) for s in sims])
 

@@ -1,13 +1,17 @@
 """The measure library: pure torch functions registered under standardized names.
 
-Importing this package registers every family. Add a family by creating a module that calls
-:func:`~simgrad.measures.registry.register` and listing it in ``_FAMILIES`` below.
+Importing this package registers every family. Adding a family is one module and one line in
+``_FAMILIES`` below: the module registers its templates (``register`` or
+``register_similarity``), its aliases (``alias(..., display=True)`` for a short display
+name), one paragraph on what it measures (``describe``) and, optionally, the hooks of
+the generic drivers (``register_hooks``: ``pairwise``, ``streaming``, ``theory``; see
+:class:`~simgrad.measures.registry.Hooks`).
 """
 
 from importlib import import_module
 
+from .card import Card
 from .registry import (
-    Card,
     Measure,
     aliases,
     card,
@@ -31,11 +35,7 @@ _FAMILIES = (
 )
 
 for _mod in _FAMILIES:
-    try:
-        import_module(f"{__name__}.{_mod}")
-    except ModuleNotFoundError as _exc:  # a family not written yet
-        if _exc.name != f"{__name__}.{_mod}":
-            raise
+    import_module(f"{__name__}.{_mod}")
 
 __all__ = [
     "Card",

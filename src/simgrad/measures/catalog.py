@@ -14,9 +14,10 @@ import math
 import sys
 from collections import defaultdict
 
-from .registry import Card, aliases, card, measures
+from .card import Card
+from .registry import aliases, card, family_description, measures
 
-__all__ = ["COLUMNS", "render", "row"]
+__all__ = ["COLUMNS", "family_text", "render", "row"]
 
 COLUMNS = (
     "name",
@@ -83,6 +84,12 @@ def row(c: Card) -> dict[str, str]:
     }
 
 
+def family_text(family: str, cards: list[Card]) -> str:
+    """The family's own paragraph (``registry.describe``); a family that recorded none is
+    described by its members' shortest card description."""
+    return family_description(family) or min((c.description for c in cards), key=len)
+
+
 def render() -> str:
     """The whole catalogue: an index of families, then one table per family."""
     by_family: dict[str, list[Card]] = defaultdict(list)
@@ -91,8 +98,7 @@ def render() -> str:
         by_family[c.family].append(c)
     total = sum(len(v) for v in by_family.values())
     out = [_INTRO]
-    out.append(f"{total} canonical names in {len(by_family)} families; "
-               f"{len(aliases())} aliases.\n")
+    out.append(f"{total} canonical names in {len(by_family)} families; {len(aliases())} aliases.\n")
     out.append("| family | names | what | references |")
     out.append("|---|---|---|---|")
     for fam in sorted(by_family):
@@ -100,11 +106,12 @@ def render() -> str:
         refs = sorted({r for c in cards for r in c.references})
         out.append(
             f"| [{fam}](#{fam}) | {len(cards)} | "
-            f"{_cell(min((c.description for c in cards), key=len))} | "
+            f"{_cell(family_text(fam, cards))} | "
             f"{_cell('; '.join(refs))} |"
         )
     for fam in sorted(by_family):
         out.append(f"\n## {fam}\n")
+        out.append(family_text(fam, by_family[fam]) + "\n")
         out.append("| " + " | ".join(COLUMNS) + " |")
         out.append("|" + "---|" * len(COLUMNS))
         for c in by_family[fam]:

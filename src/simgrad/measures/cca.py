@@ -26,9 +26,10 @@ from __future__ import annotations
 
 import torch
 
-from .forms import register_similarity
+from .forms import register_similarity, transform
 from .linalg import center, effective_rank, inv_sqrt_psd, rank_tol, trace_scale
-from .registry import Template, alias, register
+from .moments import surrogate_stream
+from .registry import Template, alias, describe, register, register_hooks
 
 __all__ = ["canonical_correlations", "cca_score", "inverse_root", "whiten"]
 
@@ -130,7 +131,7 @@ def _card(values, squared=False):
 
 
 register_similarity(
-    "cca", (), lambda: (lambda x, y, n_conditions=None: _cca(x, y, 1)), _card, angular_metric=True
+    "cca", (), lambda: lambda x, y, n_conditions=None: _cca(x, y, 1), _card, angular_metric=True
 )
 
 
@@ -142,3 +143,34 @@ register(Template("cca", "squared_score", (), _build_sq, lambda v: _card(v, squa
 
 alias("cca", "cca-score")
 alias("cca-angular-score", "cca-angular_score")
+
+describe(
+    "cca",
+    """Canonical correlation analysis: both inputs whitened (their own covariance removed), then
+    the canonical correlations ρ_k, the singular values of W_XᵀW_Y, summarized as the mean
+    Σρ_k/√(r_X r_Y) or, squared, as Yanai's GCD (= CKA of the whitened data). Invariant to any
+    invertible linear map; in-sample, so it overfits when units approach samples.""",
+)
+
+# streaming: W_XᵀW_Y is built from X̃ᵀX̃, ỸᵀỸ, X̃ᵀỸ alone
+register_hooks("cca", streaming=surrogate_stream)
+
+
+# ----------------------------------------------------------------------------- all-pairs hook
+def _pairwise(A, B, values, ctx):
+    """All pairs (``sg.pairwise``): whiten once per representation; Σρ (nuclear norms) or
+    Σρ² (squared Frobenius norms) of all whitened cross-products, batched by the driver."""
+    ctx.log("whiten once per representation, batched products")
+    A, B = ctx.reduce(A, B)
+    wa = [whiten(a) for a in A]
+    wb = wa if B is None else [whiten(b) for b in B]
+    ra = torch.stack([r for _, r in wa])
+    rb = ra if B is None else torch.stack([r for _, r in wb])
+    squared = ctx.form == "squared_score"
+    s = ctx.cross([w for w, _ in wa], None if B is None else [w for w, _ in wb],
+                  "fro2" if squared else "nuc")  # fmt: skip
+    s = s / (ra[:, None] * rb[None, :]).clamp_min(1).sqrt()
+    return s if squared else transform(ctx.form, s)
+
+
+register_hooks("cca", pairwise=_pairwise)

@@ -25,59 +25,41 @@ from __future__ import annotations
 
 import logging
 
+import numpy as np
 import torch
 
-from .forms import register_similarity
-from .linalg import center, gram_feature, safe_sqrt, trace_scale
-from .registry import Param, alias
+from .forms import register_similarity, transform
+from .linalg import (
+    center,
+    center_kernel,
+    fro2,
+    gram_feature,
+    hsic_cosine,
+    hsic_linear,
+    safe_sqrt,
+    tiny,
+    trace_scale,
+    zero_diag,
+)
+from .moments import Stream
+from .pc_theory import PCTheory
+from .registry import Param, alias, describe, register_hooks
 
 __all__ = [
     "cka_from_grams",
     "cka_linear",
     "hsic_from_grams",
     "rbf_gram",
-    "set_algorithm",
 ]
 
 log = logging.getLogger("simgrad.measures")
 
-_ALGORITHM = {"value": "auto"}
-
-
-def set_algorithm(value: str) -> str:
-    """Force ``"feature"`` or ``"sample"`` space for linear CKA, or ``"auto"`` (by shape).
-
-    Returns the previous setting.
-    """
-    if value not in ("auto", "feature", "sample"):
-        raise ValueError(f"algorithm must be 'auto', 'feature' or 'sample', got {value!r}.")
-    old = _ALGORITHM["value"]
-    _ALGORITHM["value"] = value
-    return old
-
 
 def choose_algorithm(n: int, p: int, q: int) -> str:
     """Feature space when its flop count n·(pq + p² + q²) beats the Grams' n²·(p + q + 3)."""
-    forced = _ALGORITHM["value"]
-    if forced != "auto":
-        return forced
     choice = "feature" if n * (p * q + p * p + q * q) <= n * n * (p + q + 3) else "sample"
     log.debug("linear CKA on n=%d, p=%d, q=%d: %s-space algorithm", n, p, q, choice)
     return choice
-
-
-def _fro2(a: torch.Tensor) -> torch.Tensor:
-    return (a * a).sum((-2, -1))
-
-
-def _tiny(t: torch.Tensor) -> float:
-    return torch.finfo(t.dtype).tiny
-
-
-def _hsic_song_terms(xy2, a, b, n):
-    """Unbiased HSIC (×n(n−3)) from ‖X̃ᵀỸ‖², and the row norms a_i=‖x̃_i‖², b_i=‖ỹ_i‖²."""
-    ab = (a * b).sum(-1)
-    return xy2 - ab + a.sum(-1) * b.sum(-1) / ((n - 1) * (n - 2)) - 2.0 / (n - 2) * ab
 
 
 def cka_linear(x: torch.Tensor, y: torch.Tensor, hsic: str = "gretton") -> torch.Tensor:
@@ -95,60 +77,31 @@ def cka_linear(x: torch.Tensor, y: torch.Tensor, hsic: str = "gretton") -> torch
         return cka_from_grams(k / trace_scale(k), l_ / trace_scale(l_), hsic)
     xx, yy = gram_feature(xc), gram_feature(yc)
     sx, sy = trace_scale(xx), trace_scale(yy)
-    xy2 = _fro2(xc.transpose(-1, -2) @ yc / (sx.sqrt() * sy.sqrt()))
-    xx2 = _fro2(xx / sx)
-    yy2 = _fro2(yy / sy)
+    xy2 = fro2(xc.transpose(-1, -2) @ yc / (sx.sqrt() * sy.sqrt()))
+    xx2 = fro2(xx / sx)
+    yy2 = fro2(yy / sy)
     if hsic == "gretton":
-        num, dx, dy = xy2, xx2, yy2
-    else:
-        a = (xc * xc).sum(-1) / sx[..., 0]
-        b = (yc * yc).sum(-1) / sy[..., 0]
-        if hsic == "lange":
-            num = xy2 - (a * b).sum(-1)
-            dx = xx2 - (a * a).sum(-1)
-            dy = yy2 - (b * b).sum(-1)
-        elif hsic == "song":
-            num = _hsic_song_terms(xy2, a, b, n)
-            dx = _hsic_song_terms(xx2, a, a, n)
-            dy = _hsic_song_terms(yy2, b, b, n)
-        else:
-            raise ValueError(f"Unknown HSIC estimator {hsic!r}.")
-    den = dx.clamp_min(_tiny(dx)).sqrt() * dy.clamp_min(_tiny(dy)).sqrt()
-    return num / den
-
-
-def _double_center(k: torch.Tensor) -> torch.Tensor:
-    k = k - k.mean(-1, keepdim=True)
-    return k - k.mean(-2, keepdim=True)
-
-
-def _zero_diag(k: torch.Tensor) -> torch.Tensor:
-    n = k.shape[-1]
-    return k * (1 - torch.eye(n, dtype=k.dtype, device=k.device))
-
-
-def _u_center(k: torch.Tensor) -> torch.Tensor:
-    """Székely–Rizzo U-centring of a kernel matrix (zero diagonal)."""
-    n = k.shape[-1]
-    k0 = _zero_diag(k)
-    r = k0.sum(-1, keepdim=True)
-    s = r.sum(-2, keepdim=True)
-    kc = k0 - r / (n - 2) - r.transpose(-1, -2) / (n - 2) + s / ((n - 1) * (n - 2))
-    return _zero_diag(kc)
+        return hsic_cosine(xy2, xx2, yy2)
+    a = (xc * xc).sum(-1) / sx[..., 0]
+    b = (yc * yc).sum(-1) / sy[..., 0]
+    # each Σa, Σb its own node: the gradient then accumulates in the order it always has
+    num = hsic_linear(xy2, (a * b).sum(-1), a.sum(-1), b.sum(-1), n, hsic)
+    dx = hsic_linear(xx2, (a * a).sum(-1), a.sum(-1), a.sum(-1), n, hsic)
+    dy = hsic_linear(yy2, (b * b).sum(-1), b.sum(-1), b.sum(-1), n, hsic)
+    return hsic_cosine(num, dx, dy)
 
 
 def hsic_from_grams(k: torch.Tensor, l: torch.Tensor, hsic: str = "gretton") -> torch.Tensor:
     """HSIC between two n×n kernel matrices (gretton: /(n−1)²; song: /(n(n−3)); lange: raw)."""
     n = k.shape[-1]
+    if hsic == "song" and n < 4:
+        raise ValueError(f"The unbiased (song) HSIC needs at least 4 samples, got {n}.")
+    s = (center_kernel(k, hsic) * center_kernel(l, hsic)).sum((-2, -1))
     if hsic == "gretton":
-        return (_double_center(k) * _double_center(l)).sum((-2, -1)) / (n - 1) ** 2
-    if hsic == "lange":
-        return (_zero_diag(_double_center(k)) * _zero_diag(_double_center(l))).sum((-2, -1))
+        return s / (n - 1) ** 2
     if hsic == "song":
-        if n < 4:
-            raise ValueError(f"The unbiased (song) HSIC needs at least 4 samples, got {n}.")
-        return (_u_center(k) * _u_center(l)).sum((-2, -1)) / (n * (n - 3))
-    raise ValueError(f"Unknown HSIC estimator {hsic!r}.")
+        return s / (n * (n - 3))
+    return s
 
 
 def cka_from_grams(k: torch.Tensor, l: torch.Tensor, hsic: str = "gretton") -> torch.Tensor:
@@ -156,14 +109,14 @@ def cka_from_grams(k: torch.Tensor, l: torch.Tensor, hsic: str = "gretton") -> t
     kxy = hsic_from_grams(k, l, hsic)
     kxx = hsic_from_grams(k, k, hsic)
     kyy = hsic_from_grams(l, l, hsic)
-    return kxy / (kxx.clamp_min(_tiny(kxx)) * kyy.clamp_min(_tiny(kyy))).sqrt()
+    return kxy / (kxx.clamp_min(tiny(kxx)) * kyy.clamp_min(tiny(kyy))).sqrt()
 
 
 def sq_dists(x: torch.Tensor) -> torch.Tensor:
     """Pairwise squared Euclidean distances between samples (rows), clamped at 0."""
     sq = (x * x).sum(-1)
     d = sq.unsqueeze(-1) + sq.unsqueeze(-2) - 2 * x @ x.transpose(-1, -2)
-    return _zero_diag(d.clamp_min(0))
+    return zero_diag(d.clamp_min(0))
 
 
 def rbf_gram(x: torch.Tensor, sigma: float) -> torch.Tensor:
@@ -187,7 +140,7 @@ def rbf_gram(x: torch.Tensor, sigma: float) -> torch.Tensor:
         hi = safe_sqrt(pairs.kthvalue(m // 2 + 1, dim=-1).values)
         med = 0.5 * (lo + hi)
     med = med * med
-    s2 = (sigma**2) * med.clamp_min(_tiny(med))
+    s2 = (sigma**2) * med.clamp_min(tiny(med))
     return torch.exp(-d / (2 * s2[..., None, None]))
 
 
@@ -244,11 +197,8 @@ def _card(values):
     kind, sigma = values["kernel"]
     hsic = values["hsic"]
     linear = kind == "linear"
-    inv = ["permutation", "orthogonal", "translation"]
-    if linear:
-        inv.append("isotropic_scaling")
-    else:
-        inv.append("isotropic_scaling")  # σ scales with the median distance
+    # RBF kernels too are invariant to isotropic scaling: σ scales with the median distance
+    inv = ["permutation", "orthogonal", "translation", "isotropic_scaling"]
     kern = "linear kernel K = X̃X̃ᵀ" if linear else f"RBF kernel, σ = {sigma:g} × median distance"
     return dict(
         family="cka",
@@ -277,11 +227,103 @@ def _card(values):
 
 register_similarity("cka", (KERNEL, HSIC), _build, _card, angular_metric=True)
 
-alias("cka", "cka-kernel=linear-hsic=gretton-score")
-alias("cka-angular_score", "cka-kernel=linear-hsic=gretton-angular_score")
+alias("cka", "cka-kernel=linear-hsic=gretton-score", display=True)
+alias("cka-angular_score", "cka-kernel=linear-hsic=gretton-angular_score", display=True)
 alias("cka-angular-score", "cka-kernel=linear-hsic=gretton-angular_score")
 alias("cka-distance=angular", "cka-kernel=linear-hsic=gretton-distance=angular")
 alias("cka-hsic_song", "cka-kernel=linear-hsic=song-score")
 alias("cka-debiased", "cka-kernel=linear-hsic=song-score")
 alias("cka-unbiased", "cka-kernel=linear-hsic=song-score")
 alias("cka-lange", "cka-kernel=linear-hsic=lange-score")
+
+describe(
+    "cka",
+    """Centered kernel alignment: the cosine between the centred kernel (Gram) matrices of X and
+    Y, HSIC(K, L) / √(HSIC(K, K)·HSIC(L, L)), with a linear kernel (‖X̃ᵀỸ‖²_F / (‖X̃ᵀX̃‖_F
+    ‖ỸᵀỸ‖_F) for the biased estimator) or an RBF kernel whose bandwidth follows the median
+    distance, and the biased (Gretton), unbiased (Song) or zero-diagonal (Lange) HSIC
+    estimator. Invariant to orthogonal transformations and isotropic scaling.""",
+)
+
+
+# ----------------------------------------------------------------------------- streaming hook
+def _streaming(template, values) -> Stream | None:
+    """Linear kernels stream: ‖X̃ᵀỸ‖² and the centred row-norm sums (PairMoments) are all the
+    three HSIC estimators need (:func:`hsic_linear`); RBF kernels need the samples."""
+    if values["kernel"][0] != "linear":
+        return None
+    hsic = values["hsic"]
+
+    def finish(m) -> torch.Tensor:
+        m.require(4 if hsic == "song" else 2)
+        cxx, cyy, cxy = m.covariances()
+        r, n = m.row_norm_sums(), m.n
+        num = hsic_linear(fro2(cxy), r["ab"], r["a"], r["b"], n, hsic)
+        dx = hsic_linear(fro2(cxx), r["aa"], r["a"], r["a"], n, hsic)
+        dy = hsic_linear(fro2(cyy), r["bb"], r["b"], r["b"], n, hsic)
+        return transform(template.form, hsic_cosine(num, dx, dy))
+
+    return Stream(finish)
+
+
+# ----------------------------------------------------------------------------- theory hook
+def _pc_perturbed(lam: np.ndarray, i: np.ndarray, a: float):
+    """X̃ᵀY has singular values λ_k (k ≠ i) and |a|λ_i, so with S₂ = Σλ²:
+    CKA(a) = (S₂ − λ_i² + a²λ_i²) / sqrt(S₂ (S₂ − λ_i² + a⁴λ_i²))."""
+    li = lam[i]
+    s2 = float(np.sum(lam**2))
+    rest = s2 - li**2
+    return rest + a**2 * li**2, np.sqrt(s2 * (rest + a**4 * li**2))
+
+
+def _pc_leading(lam: np.ndarray, i: int, eps: float) -> float:
+    """1 − CKA ≈ 2p(1 − p)ε², p = λ_i²/S₂."""
+    p = lam[i] ** 2 / float(np.sum(lam**2))
+    return 2.0 * p * (1 - p) * eps**2
+
+
+def _theory(template, values) -> PCTheory | None:
+    """Linear CKA with the biased (Gretton) HSIC: top-k weights λ² (quadratic in variance)."""
+    if values["kernel"][0] != "linear" or values["hsic"] != "gretton":
+        return None
+    return PCTheory(perturbed=_pc_perturbed, weights=lambda lam: lam**2, leading=_pc_leading)
+
+
+register_hooks("cka", streaming=_streaming, theory=_theory)
+
+
+# ----------------------------------------------------------------------------- all-pairs hook
+def _check_song(n: int, hsic: str) -> None:
+    if hsic == "song" and n < 4:
+        raise ValueError(f"The unbiased (song) HSIC needs at least 4 samples, got {n}.")
+
+
+def _pairwise(A, B, values, ctx):
+    """All pairs (``sg.pairwise``): linear kernels from the driver's linear-kernel statistics
+    (one Σ a·b GEMM for the row-norm terms); RBF kernels built and centred once per
+    representation, HSICs of all pairs one GEMM of the flattened kernels."""
+    (kind, sigma), hsic = values["kernel"], values["hsic"]
+    n = A[0].shape[0]
+    _check_song(n, hsic)
+    if kind == "linear":
+        p = ctx.linear_products(A, B)
+        ab = p.ra @ p.rb.transpose(0, 1)
+        ta, tb = p.ta, p.tb
+        num = hsic_linear(p.xy2, ab, ta[:, None], tb[None, :], n, hsic)
+        dx = hsic_linear(p.xx2, (p.ra * p.ra).sum(1), ta, ta, n, hsic)
+        dy = hsic_linear(p.yy2, (p.rb * p.rb).sum(1), tb, tb, n, hsic)
+        return transform(ctx.form, hsic_cosine(num, dx[:, None], dy[None, :]))
+    if ctx.algorithm == "feature":
+        raise ValueError("RBF CKA has no feature-space algorithm; use 'auto' or 'sample'.")
+    ctx.log("RBF kernels once per representation, one GEMM")
+
+    def vector(x):
+        return center_kernel(rbf_gram(x, sigma), hsic).reshape(-1)
+
+    h = ctx.inner(vector, A, B, n * n)
+    hx = h.diagonal() if B is None else torch.stack([(vector(a) ** 2).sum() for a in A])
+    hy = hx if B is None else torch.stack([(vector(b) ** 2).sum() for b in B])
+    return transform(ctx.form, hsic_cosine(h, hx[:, None], hy[None, :]))
+
+
+register_hooks("cka", pairwise=_pairwise)

@@ -60,16 +60,14 @@ def register_similarity(
     build_similarity: Callable[..., MeasureFn],
     make_card: Callable[[dict], dict],
     *,
-    forms: Sequence[str] = ANGULAR_FORMS,
     angular_metric: bool = False,
-    suffix_params: tuple[str, ...] = (),
 ) -> None:
     """Register ``family-...-{score, distance=angular, angular_score}``.
 
     ``build_similarity(**params)`` returns ``fn(x, y, n_conditions=None) → s``; ``make_card``
     gives the card fields of the ``score`` form, from which the others are derived.
     """
-    for form in forms:
+    for form in ANGULAR_FORMS:
 
         def build(_form: str = form, **values) -> MeasureFn:
             sim = build_similarity(**values)
@@ -82,4 +80,4 @@ def register_similarity(
         def card(values: dict, _form: str = form) -> dict:
             return _card_for_form(make_card(values), _form, angular_metric=angular_metric)
 
-        register(Template(family, form, tuple(params), build, card, suffix_params))
+        register(Template(family, form, tuple(params), build, card))

@@ -15,17 +15,27 @@ import torch
 __all__ = [
     "angular_score",
     "center",
+    "center_kernel",
+    "double_center",
     "eps_for",
+    "fro2",
     "gram_feature",
+    "hsic_cosine",
+    "hsic_linear",
     "nuclear_norm",
     "pad_to_same_width",
     "rank_tol",
     "safe_arccos",
     "safe_sqrt",
     "sym_matrix_function",
+    "tiny",
     "trace_scale",
+    "u_center",
     "unit_scale",
+    "zero_diag",
 ]
+
+HSIC_ESTIMATORS = ("gretton", "song", "lange")
 
 
 def eps_for(dtype: torch.dtype) -> float:
@@ -36,6 +46,16 @@ def eps_for(dtype: torch.dtype) -> float:
 def rank_tol(dtype: torch.dtype) -> float:
     """Relative eigenvalue tolerance below which a direction counts as absent."""
     return 1e-10 if dtype == torch.float64 else 1e-5
+
+
+def tiny(t: torch.Tensor) -> float:
+    """The smallest positive normal number of ``t``'s dtype (a floor for clamps)."""
+    return torch.finfo(t.dtype).tiny
+
+
+def fro2(a: torch.Tensor) -> torch.Tensor:
+    """Squared Frobenius norm ``‖A‖²_F = Σ a²`` over the last two dimensions."""
+    return (a * a).sum((-2, -1))
 
 
 def center(x: torch.Tensor) -> torch.Tensor:
@@ -215,3 +235,85 @@ def effective_rank(
     lam = torch.linalg.eigvalsh(c.detach()) if lam is None else lam.detach()
     cut = tol * lam.clamp_min(0).sum(-1, keepdim=True).clamp_min(torch.finfo(c.dtype).tiny)
     return (lam > cut).sum(-1).to(c.dtype)
+
+
+# ----------------------------------------------------------------------------- kernels, HSIC
+def zero_diag(k: torch.Tensor) -> torch.Tensor:
+    """``(..., n, n)`` matrices with their diagonals set to 0 (``K ⊙ (11ᵀ − I)``)."""
+    n = k.shape[-1]
+    return k * (1 - torch.eye(n, dtype=k.dtype, device=k.device))
+
+
+def double_center(k: torch.Tensor, inplace: bool = False) -> torch.Tensor:
+    """``H K H`` with ``H = I − 11ᵀ/n``: row means, then column means subtracted.
+
+    ``inplace=True`` overwrites ``k`` (the caller's fresh matrix) when no autograd graph is
+    tracked through it; the values are the same either way.
+
+    >>> double_center(torch.ones(3, 3)).abs().max().item()
+    0.0
+    """
+    if inplace and not (torch.is_grad_enabled() and k.requires_grad):
+        k.sub_(k.mean(-1, keepdim=True))
+        return k.sub_(k.mean(-2, keepdim=True))
+    k = k - k.mean(-1, keepdim=True)
+    return k - k.mean(-2, keepdim=True)
+
+
+def u_center(k: torch.Tensor) -> torch.Tensor:
+    """Székely–Rizzo U-centring of ``(..., n, n)`` kernels (zero diagonal; needs n ≥ 4):
+    ``K̃ = K₀ − K₀11ᵀ/(n−2) − 11ᵀK₀/(n−2) + 1ᵀK₀1·11ᵀ/((n−1)(n−2))`` off the diagonal,
+    ``K₀`` the kernel with its diagonal zeroed. ``⟨K̃, L̃⟩/(n(n−3))`` is Song's HSIC_u."""
+    n = k.shape[-1]
+    k0 = zero_diag(k)
+    r = k0.sum(-1, keepdim=True)
+    s = r.sum(-2, keepdim=True)
+    kc = k0 - r / (n - 2) - r.transpose(-1, -2) / (n - 2) + s / ((n - 1) * (n - 2))
+    return zero_diag(kc)
+
+
+def center_kernel(k: torch.Tensor, hsic: str) -> torch.Tensor:
+    """The kernel as each HSIC estimator centres it, so that ``⟨K̃, L̃⟩_F`` is the estimator
+    up to a factor of n: ``gretton`` H K H, ``song`` :func:`u_center`, ``lange`` H K H with
+    its diagonal zeroed."""
+    if hsic == "gretton":
+        return double_center(k)
+    if hsic == "lange":
+        return zero_diag(double_center(k))
+    if hsic == "song":
+        return u_center(k)
+    raise ValueError(f"Unknown HSIC estimator {hsic!r}; known: {list(HSIC_ESTIMATORS)}.")
+
+
+def hsic_linear(
+    xy2: torch.Tensor, ab: torch.Tensor, ta: torch.Tensor, tb: torch.Tensor, n: int, hsic: str
+) -> torch.Tensor:
+    """HSIC of two linear kernels K = X̃X̃ᵀ, L = ỸỸᵀ from sufficient statistics, up to the
+    estimator's normalisation: with ``xy2 = ‖X̃ᵀỸ‖²_F = ⟨K, L⟩``, the row norms
+    ``a_i = K_ii``, ``b_i = L_ii`` given as ``ab = Σ a_i b_i``, ``ta = Σ a_i``, ``tb = Σ b_i``:
+
+    - ``gretton``  ``xy2``                         (= ⟨HKH, HLH⟩, X̃ and Ỹ centred)
+    - ``lange``    ``xy2 − ab``                    (zero-diagonal centred kernels)
+    - ``song``     ``xy2 − ab + ta·tb/((n−1)(n−2)) − 2/(n−2)·ab``  (= n(n−3)·HSIC_u)
+
+    Arguments broadcast (all pairs: ``ta[:, None]``, ``tb[None, :]``). The estimator's own
+    factor (1/(n−1)², 1/(n(n−3))) cancels in CKA and is not applied.
+
+    >>> x = torch.tensor([[1.0, 0.0], [-1.0, 0.0]])
+    >>> a = (x * x).sum(-1)
+    >>> hsic_linear(fro2(x.T @ x), (a * a).sum(), a.sum(), a.sum(), 2, "lange").item()
+    2.0
+    """
+    if hsic == "gretton":
+        return xy2
+    if hsic == "lange":
+        return xy2 - ab
+    if hsic == "song":
+        return xy2 - ab + ta * tb / ((n - 1) * (n - 2)) - 2.0 / (n - 2) * ab
+    raise ValueError(f"Unknown HSIC estimator {hsic!r}; known: {list(HSIC_ESTIMATORS)}.")
+
+
+def hsic_cosine(num: torch.Tensor, dx: torch.Tensor, dy: torch.Tensor) -> torch.Tensor:
+    """CKA from HSIC terms: ``num / (√dx · √dy)``, each self-term clamped at :func:`tiny`
+    (so constant inputs give 0, not NaN). Arguments broadcast."""
+    return num / (dx.clamp_min(tiny(dx)).sqrt() * dy.clamp_min(tiny(dy)).sqrt())

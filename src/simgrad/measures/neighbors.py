@@ -26,7 +26,7 @@ from __future__ import annotations
 import torch
 
 from .linalg import safe_sqrt
-from .registry import Param, Template, alias, register
+from .registry import Param, Template, alias, describe, register
 
 __all__ = ["cknna", "hsic_unbiased", "knn_mask", "mutual_knn"]
 
@@ -160,3 +160,15 @@ register(Template(
 
 alias("mutual_knn", "mutual_knn-topk=10-score")
 alias("cknna", "cknna-topk=10-score")
+
+describe(
+    "mutual_knn",
+    """Mutual k-nearest neighbours (Huh et al. 2024): the mean fraction of each sample's k
+    nearest neighbours (cosine similarity of L2-normalized samples) shared by X and Y.""",
+)
+describe(
+    "cknna",
+    """CKA restricted to mutual nearest neighbours (CKNNA, Huh et al. 2024): Song's unbiased
+    HSIC of the cosine kernels masked to pairs that are among each other's k nearest
+    neighbours in both representations; local, not symmetric.""",
+)

@@ -28,7 +28,7 @@ from scipy.optimize import linear_sum_assignment
 
 from .forms import transform
 from .linalg import center, pad_to_same_width, safe_sqrt
-from .registry import Template, alias, register
+from .registry import Template, alias, describe, register
 
 __all__ = ["optimal_permutation", "permutation_terms"]
 
@@ -131,3 +131,10 @@ for _form in _FORMS:
 
 alias("permutation_metric", "permutation_metric-distance=angular")
 alias("permutation-angular", "permutation_metric-distance=angular")
+
+describe(
+    "permutation_metric",
+    """Permutation-aligned metric (netrep): the units of Y are matched one to one with those of
+    X by the assignment that best aligns the centred data, then compared as a cosine, angle,
+    angular score or Euclidean distance. Invariant to permuting units, not to rotations.""",
+)

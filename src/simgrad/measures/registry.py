@@ -19,13 +19,14 @@ import fnmatch
 import itertools
 import math
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
 
 from .._array import Pair, check_pair
+from .card import Card
 
 __all__ = [
     "Card",
@@ -35,6 +36,8 @@ __all__ = [
     "Template",
     "alias",
     "card",
+    "describe",
+    "family_description",
     "family_hooks",
     "format_number",
     "lookup",
@@ -156,62 +159,6 @@ class Param:
         return self.fmt_fn(value)
 
 
-# ----------------------------------------------------------------------------- cards
-@dataclass(frozen=True)
-class Card:
-    """What a measure computes, in a form both people and tests can read.
-
-    ``invariances`` lists the transformations of Y (or of both inputs) that leave the value
-    unchanged, drawn from ``INVARIANCES``; the test-suite checks each claim and each absence.
-    """
-
-    name: str
-    family: str
-    form: str  # "score" or "distance"
-    description: str
-    formula: str
-    range: tuple[float, float]
-    metric: bool
-    symmetric: bool
-    differentiable: bool
-    invariances: tuple[str, ...]
-    estimator: str
-    cost: str
-    references: tuple[str, ...]
-    aliases: tuple[str, ...] = ()
-    needs_conditions: bool = False
-    params: dict = field(default_factory=dict)
-
-    def as_dict(self) -> dict:
-        d = {k: getattr(self, k) for k in self.__dataclass_fields__}
-        d["range"] = list(self.range)
-        d["invariances"] = list(self.invariances)
-        d["references"] = list(self.references)
-        d["aliases"] = list(self.aliases)
-        return d
-
-    def __str__(self) -> str:
-        lo, hi = self.range
-        rows = [
-            ("name", self.name),
-            ("family", self.family),
-            ("form", self.form),
-            ("what", self.description),
-            ("formula", self.formula),
-            ("range", f"[{lo:g}, {hi:g}]"),
-            ("metric", "yes" if self.metric else "no"),
-            ("symmetric", "yes" if self.symmetric else "no"),
-            ("differentiable", "yes" if self.differentiable else "no"),
-            ("invariant to", ", ".join(self.invariances) or "none"),
-            ("estimator", self.estimator),
-            ("cost", self.cost),
-            ("references", "; ".join(self.references)),
-            ("aliases", ", ".join(self.aliases) or "none"),
-        ]
-        w = max(len(k) for k, _ in rows)
-        return "\n".join(f"{k:<{w}}  {v}" for k, v in rows)
-
-
 # ----------------------------------------------------------------------------- templates
 MeasureFn = Callable[..., torch.Tensor]
 
@@ -222,15 +169,24 @@ class Hooks:
 
     Each is ``None`` when the family has no such structure (the driver then falls back to its
     generic path, or refuses with a clear error). The drivers (``simgrad.allpairs``,
-    ``simgrad.streaming``, ``simgrad.analysis.theory``) call them with the template's parsed
-    parameters; their exact signatures are documented where each driver is defined.
+    ``simgrad.streaming``, ``simgrad.analysis.theory``) look a measure up, take its template
+    and parsed parameters, and ask the family's hook:
 
-    - ``pairwise``: all pairs of many representations from per-representation factors and a
-      pair combine (``sg.pairwise``).
-    - ``streaming``: sufficient statistics accumulated over minibatches and a finish step
-      (``simgrad.streaming``).
-    - ``theory``: a closed form of the score under a principal-component perturbation
-      (``sg.theory``).
+    - ``pairwise(A, B, values, ctx) -> Tensor | None``: all pairs (``sg.pairwise``) from work
+      done once per representation and the driver's blocks in ``ctx`` (``simgrad.allpairs``).
+    - ``streaming(template, values) -> Stream | None``: how to accumulate the measure over
+      minibatches of samples (:class:`simgrad.measures.moments.Stream`: a statistic factory,
+      by default :class:`~simgrad.measures.moments.PairMoments`, the centred second moments
+      and row-norm sums, and ``finish(statistic) -> 0-dim tensor``, the measure's value in
+      its output form). ``None``: these parameters need individual samples (kernels, folds).
+      :func:`~simgrad.measures.moments.surrogate_stream` is the hook of every measure that
+      depends on the data only through centred second moments. Driver: ``simgrad.streaming``.
+    - ``theory(template, values) -> PCTheory | None``: the closed form of the similarity of
+      ``X̃`` and ``X̃`` with one principal component scaled
+      (:class:`simgrad.measures.pc_theory.PCTheory`: the perturbed cosine, the top-k
+      weights, the leading order near ``a = 1``). ``None``: no closed form for these
+      parameters. Driver: ``sg.theory`` (``simgrad.analysis.theory``), which applies the
+      output form (``score`` or ``angular_score``).
     """
 
     pairwise: Callable[..., Any] | None = None
@@ -281,6 +237,8 @@ class Template:
 _TEMPLATES: dict[str, list[Template]] = {}
 _HOOKS: dict[str, Hooks] = {}
 _ALIASES: dict[str, str] = {}
+_DISPLAY: dict[str, str] = {}  # canonical name -> its display alias (figures, tables)
+_DESCRIPTIONS: dict[str, str] = {}  # family -> one paragraph on what the family measures
 _CACHE: dict[str, Measure] = {}
 
 
@@ -312,10 +270,24 @@ def family_hooks(family: str) -> Hooks:
     return _HOOKS.get(family, Hooks())
 
 
-def alias(short: str, canonical: str) -> None:
-    """Make ``short`` resolve to ``canonical``."""
+def alias(short: str, canonical: str, *, display: bool = False) -> None:
+    """Make ``short`` resolve to ``canonical``; ``display=True`` also makes it the name
+    :func:`short_name` shows for ``canonical`` (the paper's names of its panel)."""
     _ALIASES[short] = canonical
+    if display:
+        _DISPLAY[canonical] = short
     _CACHE.clear()
+
+
+def describe(family: str, text: str | None) -> None:
+    """Record what ``family`` measures: the first paragraph of ``text`` (so a family module
+    may pass its ``__doc__``), shown in the catalogue's family index."""
+    _DESCRIPTIONS[family] = " ".join((text or "").strip().split("\n\n")[0].split())
+
+
+def family_description(family: str) -> str | None:
+    """The paragraph a family recorded with :func:`describe`, else ``None``."""
+    return _DESCRIPTIONS.get(family) or None
 
 
 # ----------------------------------------------------------------------------- Measure
@@ -328,15 +300,14 @@ class Measure:
 
     >>> import numpy as np, simgrad as sg
     >>> X = np.random.default_rng(0).normal(size=(50, 10))
-    >>> float(sg.measure("cka")(X, X))
+    >>> round(float(sg.measure("cka")(X, X)), 12)
     1.0
     """
 
-    def __init__(self, name: str, fn: MeasureFn, card: Card, *, symmetrize: bool = False):
+    def __init__(self, name: str, fn: MeasureFn, card: Card):
         self.name = name
         self.fn = fn
         self.card = card
-        self._symmetrize = symmetrize
 
     def __repr__(self) -> str:
         return f"Measure({self.name!r})"
@@ -452,28 +423,19 @@ def measure(name: str) -> Measure:
     return m
 
 
-# The paper's short names of its panel (figures, tables, progress lines).
-_SHORT = {
-    "cka-kernel=linear-hsic=gretton-score": "cka",
-    "cka-kernel=linear-hsic=gretton-angular_score": "cka-angular_score",
-    "nbs-score": "nbs",
-    "procrustes-angular_score": "procrustes-angular_score",
-    "linear_regression-r2": "linreg",
-}
-
-
 def short_name(name: str) -> str:
-    """The short display name of a measure (the paper's alias for its panel), else the
-    canonical name; unknown names are returned unchanged.
+    """The short display name of a measure (the display alias its family declared with
+    ``alias(..., display=True)``), else the canonical name; unknown names are returned
+    unchanged.
 
-    >>> short_name("cka-kernel=linear-hsic=gretton-score")
-    'cka'
+    >>> short_name("cka-kernel=linear-hsic=gretton-score"), short_name("nbs-angular_score")
+    ('cka', 'nbs-angular_score')
     """
     try:
         canon = measure(name).name
     except ValueError:
         return name
-    return _SHORT.get(canon, canon)
+    return _DISPLAY.get(canon, canon)
 
 
 def card(name: str) -> Card:
@@ -513,10 +475,3 @@ def score(name: str, X: Any, Y: Any, **kwargs: Any) -> float | np.ndarray:
         out = m(X, Y, **kwargs)
     arr = out.detach().cpu().numpy()
     return float(arr) if arr.ndim == 0 else arr
-
-
-def with_card(base: dict, **changes: Any) -> dict:
-    """Copy a card-field dict with some fields replaced."""
-    out = dict(base)
-    out.update(changes)
-    return out

@@ -28,8 +28,17 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .linalg import center, rank_tol, sym_matrix_function
-from .registry import Param, Template, alias, format_number, register
+from .linalg import center, fro2, inv_sqrt_psd, rank_tol, sym_matrix_function, tiny
+from .moments import Stream, surrogate_stream
+from .registry import (
+    Param,
+    Template,
+    alias,
+    describe,
+    format_number,
+    register,
+    register_hooks,
+)
 
 __all__ = ["cv_folds", "regression_score", "ridge_coefficients"]
 
@@ -88,8 +97,7 @@ def cv_folds(n: int, k: int, scheme: str, n_conditions: int | None, seed: int = 
         conds = rng.permutation(n_conditions)
         rows = np.arange(n)
         return [
-            torch.as_tensor(rows[np.isin(rows % n_conditions, f)])
-            for f in np.array_split(conds, k)
+            torch.as_tensor(rows[np.isin(rows % n_conditions, f)]) for f in np.array_split(conds, k)
         ]
     if n < k:
         raise ValueError(f"cv={k}folds needs at least {k} samples, got {n}.")
@@ -141,11 +149,15 @@ def _fmt_cv(v) -> str:
     return f"{k}folds" + ("_rows" if scheme == "rows" else "")
 
 
-CV = Param("cv", kind="custom", grid=((5, "conditions"), (5, "rows")), parse_fn=_parse_cv,
-           fmt_fn=_fmt_cv)
+CV = Param(
+    "cv", kind="custom", grid=((5, "conditions"), (5, "rows")), parse_fn=_parse_cv, fmt_fn=_fmt_cv
+)
 LAMBDA = Param(
-    "lambda", kind="float", grid=(1.0, 10.0, 100.0, 1000.0, 10000.0),
-    check=lambda v: v >= 0, check_msg="the ridge penalty must be non-negative.",
+    "lambda",
+    kind="float",
+    grid=(1.0, 10.0, 100.0, 1000.0, 10000.0),
+    check=lambda v: v >= 0,
+    check_msg="the ridge penalty must be non-negative.",
 )
 
 _REFS = (
@@ -184,8 +196,11 @@ def _make(family: str, agg: str, cv: bool, sym: bool):
         what = "R² (pooled over units)" if agg == "r2" else "Pearson r of flattened predictions"
         how = (
             f"{values['cv'][0]}-fold cross-validated "
-            + ("(contiguous time-major rows)" if values["cv"][1] == "rows" else
-               "(whole conditions / shuffled samples)")
+            + (
+                "(contiguous time-major rows)"
+                if values["cv"][1] == "rows"
+                else "(whole conditions / shuffled samples)"
+            )
             if cv
             else "in-sample"
         )
@@ -202,7 +217,9 @@ def _make(family: str, agg: str, cv: bool, sym: bool):
                 else "⟨X̃, ỸB⟩ / (‖X̃‖‖ỸB‖), B = (ỸᵀỸ + λI)⁺ỸᵀX̃"
             )
             + (" (held-out folds)" if cv else ""),
-            range=(0.0, 1.0) if in_sample_r2 and lam == 0 else (-float("inf"), 1.0)
+            range=(0.0, 1.0)
+            if in_sample_r2 and lam == 0
+            else (-float("inf"), 1.0)
             if agg == "r2"
             else (-1.0, 1.0),
             metric=False,
@@ -212,13 +229,17 @@ def _make(family: str, agg: str, cv: bool, sym: bool):
             estimator="cross-validated" if cv else "in-sample (optimistic)",
             cost="O(n·q² + q³ + n·p·q)" + (f" × {values['cv'][0]} folds" if cv else ""),
             references=_REFS,
-            needs_conditions=cv,
         )
 
     register(
         Template(
-            family, form, params, build, card,
-            suffix_params=("cv",) if cv else (), tail="sym" if sym else "",
+            family,
+            form,
+            params,
+            build,
+            card,
+            suffix_params=("cv",) if cv else (),
+            tail="sym" if sym else "",
         )
     )
 
@@ -229,7 +250,92 @@ for _family in ("linear_regression", "ridge"):
             for _sym in (False, True):
                 _make(_family, _agg_name, _cv, _sym)
 
-alias("linreg", "linear_regression-r2")
+alias("linreg", "linear_regression-r2", display=True)
 alias("linreg-r2", "linear_regression-r2")
 alias("linreg-pearsonr", "linear_regression-pearsonr")
 alias("ridge-lambda100-r2#5folds_cv", "ridge-lambda=100-r2-cv=5folds_rows")
+
+describe(
+    "linear_regression",
+    """Encoding score of unregularized linear regression predicting the reference X from the
+    candidate Y (minimum-norm least squares), pooled over units as R² or as the Pearson r of
+    the flattened prediction; in-sample or K-fold cross-validated, optionally symmetrized.""",
+)
+describe(
+    "ridge",
+    """Encoding score of ridge regression (absolute penalty λ) predicting the reference X from
+    the candidate Y, pooled over units as R² or as the Pearson r of the flattened prediction;
+    in-sample or K-fold cross-validated, optionally symmetrized.""",
+)
+
+
+# ----------------------------------------------------------------------------- streaming hook
+def _streaming(template, values) -> Stream | None:
+    """In-sample fits depend on X̃ᵀX̃, ỸᵀỸ, X̃ᵀỸ alone; cross-validation needs the folds."""
+    return None if "cv" in values else surrogate_stream(template, values)
+
+
+register_hooks("linear_regression", streaming=_streaming)
+register_hooks("ridge", streaming=_streaming)
+
+
+# ----------------------------------------------------------------------------- all-pairs hook
+def _factors(y: torch.Tensor, lam: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """E₁ = Ỹ g₁(C), E₂ = Ỹ g₂(C) with C = ỸᵀỸ, g₁ = (λ + ·)^(−½), g₂ = √·/(λ + ·), so that
+    P = E₁E₁ᵀ is the hat matrix and P² = E₂E₂ᵀ (λ = 0: the pseudo-inverse with the
+    1e-10·trace cut, and E₁ = E₂)."""
+    yc = center(y)
+    c = yc.transpose(0, 1) @ yc
+    if lam == 0:
+        e = yc @ inv_sqrt_psd(c)
+        return e, e
+    cut = rank_tol(c.dtype) * c.diagonal().sum().clamp_min(tiny(c))
+
+    def g1(l):
+        return (l.clamp_min(0) + lam).rsqrt()
+
+    def g1p(l):
+        return -0.5 * (l.clamp_min(0) + lam).pow(-1.5)
+
+    def g2(l):
+        lp = l.clamp_min(0)
+        return lp.sqrt() / (lp + lam)
+
+    def g2p(l):
+        keep = l > cut
+        ls = torch.where(keep, l, torch.ones_like(l))
+        return torch.where(keep, 0.5 * ls.rsqrt() / (ls + lam) - ls.sqrt() / (ls + lam) ** 2, 0 * l)
+
+    return yc @ sym_matrix_function(c, g1, g1p), yc @ sym_matrix_function(c, g2, g2p)
+
+
+def _score_matrix(targets, candidates, lam: float, agg: str, ctx) -> torch.Tensor:
+    """S[i, j] = in-sample score of predicting targets[i] from candidates[j]:
+    ‖X̃ − ỸB‖² = ‖X̃‖² − 2‖E₁ᵀX̃‖² + ‖E₂ᵀX̃‖², all pairs from one blocked product."""
+    xc = [center(x) for x in targets]
+    facs = [e for y in candidates for e in _factors(y, lam)]
+    t = ctx.cross(xc, facs, "fro2")
+    t1, t2 = t[:, 0::2], t[:, 1::2]
+    xx = torch.stack([fro2(x) for x in xc])[:, None]
+    if agg == "r2":
+        return 1 - (xx - 2 * t1 + t2) / xx.clamp_min(tiny(xx))
+    return t1 / (xx * t2).clamp_min(tiny(xx)).sqrt()
+
+
+def _pairwise(A, B, values, ctx):
+    """All pairs (``sg.pairwise``) of the in-sample scores: one spectral factor per
+    candidate; the cross-validated forms have no batched algorithm (``None``: the loop)."""
+    if "cv" in values:
+        return None
+    ctx.log("one spectral factor per candidate, one product")
+    A, B = ctx.reduce(A, B)
+    lam = float(values.get("lambda", 0.0))
+    s = _score_matrix(A, A if B is None else B, lam, ctx.form, ctx)
+    if ctx.tail != "sym":
+        return s
+    back = s if B is None else _score_matrix(B, A, lam, ctx.form, ctx)
+    return 0.5 * (s + back.transpose(0, 1))
+
+
+for _family in ("linear_regression", "ridge"):
+    register_hooks(_family, pairwise=_pairwise)

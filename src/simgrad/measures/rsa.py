@@ -1,4 +1,5 @@
-"""Representational similarity analysis (RSA): an RDM per input, then a comparison of RDMs.
+"""Representational similarity analysis (RSA): a representational dissimilarity matrix (RDM)
+between the samples of each input, then a comparison of the two RDMs, as in rsatoolbox.
 
 Names are ``rsa-rdm=R-compare=C-{score, distance=angular, angular_score}``.
 
@@ -32,7 +33,8 @@ with the same definitions as rsatoolbox's ``compare``:
   to ``spearman`` once S exceeds 1 / (smallest gap between sorted z-scores). The spelling
   without parentheses, ``compare=soft_spearman-strength=S``, is accepted too.
 
-The rank comparisons (spearman, rho_a, kendall, tau_a) are exact and not differentiable.
+The rank comparisons (spearman, rho_a, kendall, tau_a) are exact and not differentiable;
+the ranks and τ themselves live in :mod:`simgrad.measures.ranks`.
 Memory: one n×n RDM per input plus its M-entry upper triangle; no n²×n² objects.
 
 >>> import torch
@@ -43,25 +45,23 @@ Memory: one n×n RDM per input plus its M-entry upper triangle; no n²×n² obje
 
 from __future__ import annotations
 
+import contextlib
 import math
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 
-from .forms import register_similarity
-from .linalg import safe_sqrt, sym_matrix_function
-from .registry import Param, Template, alias, format_number, register
+from .forms import register_similarity, transform
+from .linalg import double_center, safe_sqrt, sym_matrix_function, tiny, zero_diag
+from .ranks import kendall_tau, rankdata, soft_rank
+from .registry import Param, Template, alias, describe, format_number, register, register_hooks
 
 __all__ = [
     "COMPARISONS",
     "RDMS",
     "compare_rdms",
-    "kendall_tau",
-    "rankdata",
     "rdm",
     "rsa_score",
-    "soft_rank",
     "upper_triangle",
 ]
 
@@ -82,16 +82,7 @@ RANK_BASED = ("spearman", "kendall", "tau_a", "rho_a")
 MATRIX_BASED = ("cosine_cov", "corr_cov", "bures")
 
 
-def _tiny(t: torch.Tensor) -> float:
-    return torch.finfo(t.dtype).tiny
-
-
 # ----------------------------------------------------------------------------- RDMs
-def _zero_diag(d: torch.Tensor) -> torch.Tensor:
-    n = d.shape[-1]
-    return d * (1 - torch.eye(n, dtype=d.dtype, device=d.device))
-
-
 def _unit_rows(x: torch.Tensor) -> torch.Tensor:
     sq = (x * x).sum(-1, keepdim=True)
     norm = safe_sqrt(sq)
@@ -110,12 +101,12 @@ def rdm(x: torch.Tensor, kind: str = "correlation") -> torch.Tensor:
         # integer distances, so tied dissimilarities stay tied for the rank comparisons)
         sq = (x * x).sum(-1)
         d2 = sq.unsqueeze(-1) + sq.unsqueeze(-2) - 2 * (x @ x.transpose(-1, -2))
-        d2 = _zero_diag(d2.clamp_min(0))
+        d2 = zero_diag(d2.clamp_min(0))
         return d2 if kind == "squared_euclidean" else safe_sqrt(d2)
     if kind in ("correlation", "cosine"):
         xr = x - x.mean(-1, keepdim=True) if kind == "correlation" else x
         u = _unit_rows(xr)
-        return _zero_diag(1 - u @ u.transpose(-1, -2))
+        return zero_diag(1 - u @ u.transpose(-1, -2))
     raise ValueError(f"rdm must be one of {list(RDMS)}, got {kind!r}.")
 
 
@@ -151,8 +142,8 @@ def _dot(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 def _cosine(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     num = _dot(a, b)
     na, nb = _dot(a, a), _dot(b, b)
-    tiny = _tiny(a)
-    return num / (na.clamp_min(tiny).sqrt() * nb.clamp_min(tiny).sqrt())
+    t = tiny(a)
+    return num / (na.clamp_min(t).sqrt() * nb.clamp_min(t).sqrt())
 
 
 def _center_last(a: torch.Tensor) -> torch.Tensor:
@@ -167,203 +158,11 @@ def _pearson(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return _cosine(_center_last(a), _center_last(b))
 
 
-def _order_keys(v: torch.Tensor) -> torch.Tensor:
-    """Integer keys with the order (and the ties) of the floats ``v``: the IEEE bits, with
-    the magnitude bits of negatives flipped. Sorting them is exact and, on CPU, lets torch
-    use its radix sort (several times faster than comparison-sorting floats)."""
-    v = v.detach() + 0.0  # a fresh copy; −0.0 → +0.0, so the two zeros stay tied
-    if v.dtype == torch.float64:
-        b = v.view(torch.int64)
-        sign = b >> 63
-        return b.bitwise_xor_(sign.bitwise_and_(0x7FFFFFFFFFFFFFFF))
-    b = v.to(torch.float32).view(torch.int32)
-    sign = b >> 31
-    return b.bitwise_xor_(sign.bitwise_and_(0x7FFFFFFF)).to(torch.int64)
-
-
-def _tie_bounds(s: torch.Tensor, new: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """First and last index of the tie group of each position of a sorted row.
-
-    ``new[..., i]`` is True where a new group starts at i.
-    """
-    m = s.shape[-1]
-    ar = torch.arange(m, device=s.device).expand_as(new)
-    start = torch.where(new, ar, torch.zeros_like(ar)).cummax(-1).values
-    last = torch.ones_like(new)
-    last[..., :-1] = new[..., 1:]
-    end = torch.where(last, ar, torch.full_like(ar, m - 1)).flip(-1).cummin(-1).values.flip(-1)
-    return start, end
-
-
-def _starts(s: torch.Tensor) -> torch.Tensor:
-    new = torch.ones(s.shape, dtype=torch.bool, device=s.device)
-    new[..., 1:] = s[..., 1:] != s[..., :-1]
-    return new
-
-
-def rankdata(v: torch.Tensor) -> torch.Tensor:
-    """Ranks 1…M along the last axis, ties given their average rank (scipy ``rankdata``).
-
-    >>> rankdata(torch.tensor([3.0, 1.0, 3.0, 2.0])).tolist()
-    [3.5, 1.0, 3.5, 2.0]
-    """
-    v = v.detach()
-    s, idx = torch.sort(_order_keys(v), dim=-1, stable=True)
-    new = _starts(s)
-    if bool(new.all()):  # no ties: the sorted positions are the ranks
-        del s
-        pos = torch.arange(1, v.shape[-1] + 1, dtype=v.dtype, device=v.device).expand_as(v)
-        return torch.empty_like(v).scatter_(-1, idx, pos)
-    start, end = _tie_bounds(s, new)
-    del s
-    avg = (start + end).to(v.dtype) / 2 + 1
-    return torch.empty_like(avg).scatter_(-1, idx, avg)
-
-
-def _pairs_tied(s: torch.Tensor, new: torch.Tensor) -> torch.Tensor:
-    """Σ t(t−1)/2 over tie groups of a sorted row (int64)."""
-    start, end = _tie_bounds(s, new)
-    size = end - start + 1
-    # each group counted once, at its first position
-    return torch.where(new, size * (size - 1) // 2, torch.zeros_like(size)).sum(-1)
-
-
-def _inversions(y: torch.Tensor) -> torch.Tensor:
-    """Number of pairs i < j with y_i > y_j in each row (bottom-up merge sort, vectorized:
-    at each level every sorted left block is merged with its right neighbour by
-    ``searchsorted``, which also counts the left elements greater than each right one)."""
-    b, m = y.shape
-    p = 1 << max(0, (m - 1).bit_length())
-    pad = math.inf if y.is_floating_point() else torch.iinfo(y.dtype).max
-    a = torch.cat([y, torch.full((b, p - m), pad, dtype=y.dtype, device=y.device)], -1)
-    inv = torch.zeros(b, dtype=torch.int64, device=y.device)
-    w = 1
-    while w < p:
-        nb = p // (2 * w)
-        blocks = a.view(b, nb, 2, w)
-        left = blocks[:, :, 0, :].contiguous()
-        right = blocks[:, :, 1, :].contiguous()
-        le = torch.searchsorted(left, right, right=True)  # left elements ≤ each right one
-        inv += (w - le).sum((-2, -1))
-        lt = torch.searchsorted(right, left, right=False)  # right elements < each left one
-        ar = torch.arange(w, device=y.device)
-        merged = torch.empty(b, nb, 2 * w, dtype=a.dtype, device=a.device)
-        merged.scatter_(-1, ar + lt, left)
-        merged.scatter_(-1, ar + le, right)
-        a = merged.view(b, p)
-        w *= 2
-    return inv
-
-
-def kendall_tau(x: torch.Tensor, y: torch.Tensor, variant: str = "b") -> torch.Tensor:
-    """Kendall's τ_b (``variant="b"``) or τ_a between rows of ``(..., M)`` tensors, exactly,
-    in O(M log² M) without an M×M matrix.
-
-    τ_a = (n_c − n_d) / n₀ and τ_b = (n_c − n_d) / √((n₀ − n₁)(n₀ − n₂)), with n₀ = M(M−1)/2,
-    n₁, n₂ the pairs tied in x, in y, and n_c − n_d = n₀ − n₁ − n₂ + n₃ − 2 n_d (n₃ = pairs
-    tied in both).
-
-    >>> a, b = torch.tensor([1.0, 2, 3, 4]), torch.tensor([1.0, 3, 2, 4])
-    >>> round(kendall_tau(a, b).item() * 3, 6)  # (5 concordant − 1 discordant) / 6 pairs
-    2.0
-    """
-    shape = x.shape[:-1]
-    m = x.shape[-1]
-    xb = _order_keys(x).reshape(-1, m)
-    yb = _order_keys(y).reshape(-1, m)
-    # lexicographic sort by (x, y)
-    o1 = torch.sort(yb, dim=-1, stable=True).indices
-    o2 = torch.sort(xb.gather(-1, o1), dim=-1, stable=True).indices
-    order = o1.gather(-1, o2)
-    xs, ys = xb.gather(-1, order), yb.gather(-1, order)
-    newx = _starts(xs)
-    n1 = _pairs_tied(xs, newx)
-    newxy = newx | _starts(ys)
-    n3 = _pairs_tied(xs, newxy)
-    ysort = yb.gather(-1, o1)
-    n2 = _pairs_tied(ysort, _starts(ysort))
-    nd = _inversions(ys)
-    n0 = m * (m - 1) // 2
-    diff = (n0 - n1 - n2 + n3 - 2 * nd).to(torch.float64)
-    if variant == "a":
-        tau = diff / max(n0, 1)
-    else:
-        den = ((n0 - n1).to(torch.float64) * (n0 - n2).to(torch.float64)).sqrt()
-        tau = torch.where(den > 0, diff / den.clamp_min(1.0), torch.zeros_like(diff))
-    return tau.clamp(-1.0, 1.0).to(x.dtype).reshape(shape)
-
-
-# ----------------------------------------------------------------------------- soft ranks
-class _SoftRank(torch.autograd.Function):
-    """Projection of z onto the permutahedron of (1, …, M) (Blondel et al. 2020)."""
-
-    @staticmethod
-    def forward(ctx, z):  # type: ignore[override]
-        try:
-            from scipy.optimize import isotonic_regression
-        except ImportError:  # pragma: no cover - scipy < 1.12
-            raise ImportError(
-                "compare=soft_spearman needs scipy >= 1.12 (scipy.optimize.isotonic_regression)."
-            ) from None
-
-        zn = z.detach().cpu().numpy()
-        m = zn.shape[-1]
-        w = np.arange(m, 0, -1, dtype=np.float64)
-        out = np.empty_like(zn)
-        orders, blocks = [], []
-        for i, row in enumerate(zn):
-            order = np.argsort(-row, kind="stable")
-            s = row[order]
-            res = isotonic_regression(s - w, increasing=False)
-            out[i, order] = s - res.x
-            orders.append(order)
-            blocks.append(np.asarray(res.blocks))
-        ctx.orders, ctx.blocks = orders, blocks
-        return torch.as_tensor(out, dtype=z.dtype, device=z.device)
-
-    @staticmethod
-    def backward(ctx, grad):  # type: ignore[override]
-        g = grad.detach().cpu().numpy()
-        out = np.empty_like(g)
-        for i, (order, blk) in enumerate(zip(ctx.orders, ctx.blocks)):
-            gs = g[i, order]
-            starts = blk[:-1]
-            sizes = np.diff(blk)
-            means = np.add.reduceat(gs, starts) / sizes
-            out[i, order] = gs - np.repeat(means, sizes)
-        return torch.as_tensor(out, dtype=grad.dtype, device=grad.device)
-
-
-def soft_rank(v: torch.Tensor, strength: float) -> torch.Tensor:
-    """Differentiable ranks of the rows of ``(..., M)`` ``v``: the Euclidean projection of
-    ``strength · zscore(v)`` onto the permutahedron of (1, …, M). Exact (average-tie) ranks
-    once ``strength`` × the smallest gap between sorted z-scores exceeds 1.
-
-    >>> soft_rank(torch.tensor([0.3, -2.0, 1.0], dtype=torch.float64), 100.0).tolist()
-    [2.0, 1.0, 3.0]
-    """
-    shape = v.shape
-    m = shape[-1]
-    vc = v - v.mean(-1, keepdim=True)
-    sd = ((vc * vc).mean(-1, keepdim=True)).clamp_min(_tiny(v)).sqrt()
-    z = (strength * vc / sd).reshape(-1, m)
-    return _SoftRank.apply(z).reshape(shape)
-
-
 # ----------------------------------------------------------------------------- matrix comparisons
-def _double_center(g: torch.Tensor) -> torch.Tensor:
-    """H g H (in place when ``g`` is owned)."""
-    if _owned(g):
-        g.sub_(g.mean(-1, keepdim=True))
-        return g.sub_(g.mean(-2, keepdim=True))
-    g = g - g.mean(-1, keepdim=True)
-    return g - g.mean(-2, keepdim=True)
-
-
 def _noise_cut(lam: torch.Tensor) -> torch.Tensor:
     """Eigenvalues below 1000·eps·max|λ| are rounding noise: treated as exactly 0, so the
     square roots of a rank-deficient matrix's null space add nothing (rather than √eps)."""
-    scale = lam.abs().amax(-1, keepdim=True).clamp_min(_tiny(lam))
+    scale = lam.abs().amax(-1, keepdim=True).clamp_min(tiny(lam))
     return 1e3 * torch.finfo(lam.dtype).eps * scale
 
 
@@ -391,7 +190,7 @@ def _bures(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     fid = torch.where(keep, safe_sqrt(lam), torch.zeros_like(lam)).sum(-1)
     ta = a.diagonal(dim1=-2, dim2=-1).sum(-1)
     tb = b.diagonal(dim1=-2, dim2=-1).sum(-1)
-    return fid / (ta.clamp_min(_tiny(a)) * tb.clamp_min(_tiny(a))).sqrt()
+    return fid / (ta.clamp_min(tiny(a)) * tb.clamp_min(tiny(a))).sqrt()
 
 
 def _offdiag_mean(d: torch.Tensor) -> torch.Tensor:
@@ -413,7 +212,7 @@ def _gram_of_rdm(d: torch.Tensor, subtract_mean: bool) -> torch.Tensor:
             g.diagonal(dim1=-2, dim2=-1).add_(m[..., 0])
         else:
             g = g - m * (1 - torch.eye(n, dtype=d.dtype, device=d.device))
-    return _double_center(g)
+    return double_center(g, inplace=True)
 
 
 def _compare_matrices(dx: torch.Tensor, dy: torch.Tensor, compare: str) -> torch.Tensor:
@@ -620,7 +419,10 @@ def _register_unparenthesized() -> None:
             _MAIN[tpl.form] = tpl
     soft = Param("compare", kind="choice", choices=("soft_spearman",), grid=())
     strength = Param(
-        "strength", kind="float", grid=(), check=lambda s: s > 0,
+        "strength",
+        kind="float",
+        grid=(),
+        check=lambda s: s > 0,
         check_msg="the soft-rank strength must be positive.",
     )
     for form, main in _MAIN.items():
@@ -644,3 +446,51 @@ alias("rsa", "rsa-rdm=correlation-compare=pearson-score")
 alias("rsa-correlation-pearson", "rsa-rdm=correlation-compare=pearson-score")
 alias("rsa-correlation-spearman", "rsa-rdm=correlation-compare=spearman-score")
 alias("rsa-euclidean-pearson", "rsa-rdm=euclidean-compare=pearson-score")
+
+describe("rsa", __doc__)
+
+
+# ----------------------------------------------------------------------------- all-pairs hook
+_GEMM = ("cosine", "pearson", "spearman", "rho_a", "cosine_cov", "corr_cov")
+
+
+def _unit_vector(x: torch.Tensor, kind: str, method: str) -> torch.Tensor:
+    """One vector per input whose inner products are the comparison (a GEMM method): the
+    normalised RDM triangle (centred for Pearson, ranked for Spearman/ρ_a: unnormalised)
+    or the flattened −½HDH (cosine_cov, corr_cov)."""
+    d = rdm(x, kind)
+    if method in MATRIX_BASED:
+        v = _gram_of_rdm(d, method == "corr_cov").reshape(-1)
+    else:
+        v = upper_triangle(d)
+        if method in ("spearman", "rho_a"):
+            v = rankdata(v)
+        if method != "cosine":
+            v = v - v.mean()
+    return v if method == "rho_a" else v / (v * v).sum().clamp_min(tiny(v)).sqrt()
+
+
+def _pairwise(A, B, values, ctx):
+    """All pairs (``sg.pairwise``): one RDM per representation; the comparisons that are
+    inner products of one vector per RDM are one GEMM, the others combine cached RDMs."""
+    ctx.require_auto()
+    cmp = values["compare"]
+    method, strength = (cmp.method, cmp.strength) if isinstance(cmp, Comparison) else (
+        cmp, values["strength"])  # fmt: skip
+    kind = values["rdm"]
+    ctx.log("one RDM per representation")
+    with torch.no_grad() if method in RANK_BASED else contextlib.nullcontext():
+        if method not in _GEMM:
+            s = ctx.pairs(lambda x: rdm(x, kind),
+                          lambda dx, dy: compare_rdms(dx, dy, method, strength), A, B)  # fmt: skip
+        else:
+            n = A[0].shape[0]
+            m = n * (n - 1) // 2
+            length = n * n if method in MATRIX_BASED else m
+            s = ctx.inner(lambda x: _unit_vector(x, kind, method), A, B, length)
+            if method == "rho_a":
+                s = 12 * s / max(m**3 - m, 1)
+    return transform(ctx.form, s)
+
+
+register_hooks("rsa", pairwise=_pairwise)

@@ -23,11 +23,16 @@ gradients stay finite at Y = X, at rotations of X and for rank-deficient inputs.
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
 import torch
 
-from .forms import register_similarity
-from .linalg import center, nuclear_norm, safe_sqrt, sym_matrix_function
-from .registry import Param, Template, alias, register
+from .forms import register_similarity, transform
+from .linalg import center, fro2, nuclear_norm, safe_sqrt, sym_matrix_function, tiny
+from .moments import surrogate_stream
+from .pc_theory import PCTheory
+from .registry import Param, Template, alias, describe, register, register_hooks
 
 __all__ = [
     "nbs",
@@ -38,18 +43,14 @@ __all__ = [
 ]
 
 
-def _fro2(a: torch.Tensor) -> torch.Tensor:
-    return (a * a).sum((-2, -1))
-
-
 def shape_terms(xw: torch.Tensor, yw: torch.Tensor):
     """(‖X‖², ‖Y‖², ‖XᵀY‖_*) of already centred/whitened inputs."""
-    return _fro2(xw), _fro2(yw), nuclear_norm(xw.transpose(-1, -2) @ yw)
+    return fro2(xw), fro2(yw), nuclear_norm(xw.transpose(-1, -2) @ yw)
 
 
 def _cosine(nx2, ny2, nuc):
-    tiny = torch.finfo(nx2.dtype).tiny
-    return nuc / (nx2.clamp_min(tiny) * ny2.clamp_min(tiny)).sqrt()
+    t = tiny(nx2)
+    return nuc / (nx2.clamp_min(t) * ny2.clamp_min(t)).sqrt()
 
 
 def _sq_euclid(nx2, ny2, nuc):
@@ -156,10 +157,7 @@ def _nbs_build():
     return lambda x, y, n_conditions=None: nbs(x, y)
 
 
-register_similarity(
-    "nbs", (), _nbs_build, _nbs_card, forms=("score", "distance=angular", "angular_score"),
-    angular_metric=True,
-)
+register_similarity("nbs", (), _nbs_build, _nbs_card, angular_metric=True)
 
 
 def _nbs_squared_build(**_):
@@ -219,8 +217,11 @@ def _euclid_templates(family, params, build_terms, card_fn, extra_desc):
 
     def card_se(values):
         c = card_e(values)
-        c.update(metric=False, formula="‖X̃‖² + ‖Ỹ‖² − 2‖X̃ᵀỸ‖_*",
-                 description=f"squared Euclidean {extra_desc} distance after optimal rotation")
+        c.update(
+            metric=False,
+            formula="‖X̃‖² + ‖Ỹ‖² − 2‖X̃ᵀỸ‖_*",
+            description=f"squared Euclidean {extra_desc} distance after optimal rotation",
+        )
         return c
 
     register(Template(family, "distance=euclidean", params, build_e, card_e))
@@ -294,8 +295,141 @@ def _shape_build(alpha):
 register_similarity("shape_metric", (ALPHA,), _shape_build, _shape_card, angular_metric=True)
 _euclid_templates("shape_metric", (ALPHA,), _shape_terms_alpha, _shape_card, "shape")
 
-alias("nbs", "nbs-score")
+alias("nbs", "nbs-score", display=True)
 alias("nbs-squared", "nbs-squared_score")
 alias("nbs-angular-score", "nbs-angular_score")
 alias("procrustes-angular-score", "procrustes-angular_score")
 alias("procrustes-euclidean", "procrustes-distance=euclidean")
+
+describe(
+    "nbs",
+    """Normalized Bures similarity: the fidelity of the centred linear kernels,
+    ‖X̃ᵀỸ‖_* / (‖X̃‖_F ‖Ỹ‖_F), i.e. the cosine of the Procrustes angle between X̃ and Ỹ; also as
+    its square, angle and angular score. Invariant to orthogonal transformations, isotropic
+    scaling and translation; linear (not quadratic) in each principal component's variance.""",
+)
+describe(
+    "procrustes",
+    """Orthogonal Procrustes: X̃ and Ỹ compared after the rotation of Ỹ that best aligns them,
+    as the cosine of the remaining angle (= NBS), its angle and angular score, or the
+    Euclidean distance √(‖X̃‖² + ‖Ỹ‖² − 2‖X̃ᵀỸ‖_*) and its square (which keep the scale).""",
+)
+describe(
+    "bures_distance",
+    """Bures distance between the centred linear kernels X̃X̃ᵀ and ỸỸᵀ, a metric on positive
+    semi-definite matrices that equals the Procrustes Euclidean distance between X̃ and Ỹ.""",
+)
+describe(
+    "shape_metric",
+    """Generalized shape metrics (Williams et al. 2021): both inputs partially whitened with
+    strength 1 − α (netrep's convention), then compared after the best rotation, as a cosine,
+    angle, angular score or Euclidean distance; α = 1 is Procrustes, α = 0 is CCA.""",
+)
+
+
+# ----------------------------------------------------------------------------- streaming hook
+# Every measure here depends on the data only through X̃ᵀX̃, ỸᵀỸ and X̃ᵀỸ.
+for _family in ("nbs", "procrustes", "bures_distance", "shape_metric"):
+    register_hooks(_family, streaming=surrogate_stream)
+
+
+# ----------------------------------------------------------------------------- theory hook
+def _pc_perturbed(lam: np.ndarray, i: np.ndarray, a: float):
+    """X̃ᵀY has singular values λ_k (k ≠ i) and |a|λ_i, so with S₁ = Σλ:
+    NBS(a) = (S₁ − λ_i + |a|λ_i) / sqrt(S₁ (S₁ − λ_i + a²λ_i))."""
+    li = lam[i]
+    s1 = float(np.sum(lam))
+    rest = s1 - li
+    return rest + abs(a) * li, np.sqrt(s1 * (rest + a**2 * li))
+
+
+def _pc_leading(lam: np.ndarray, i: int, eps: float) -> float:
+    """1 − NBS ≈ ½q(1 − q)ε², q = λ_i/S₁."""
+    q = lam[i] / float(np.sum(lam))
+    return 0.5 * q * (1 - q) * eps**2
+
+
+def _theory(template, values) -> PCTheory:
+    """NBS and the Procrustes cosine (equal): top-k weights λ (linear in variance)."""
+    return PCTheory(perturbed=_pc_perturbed, weights=lambda lam: lam, leading=_pc_leading)
+
+
+register_hooks("nbs", theory=_theory)
+register_hooks("procrustes", theory=_theory)
+
+
+# ----------------------------------------------------------------------------- all-pairs hook
+_EIG_TOL = 1e-7  # netrep's eigenvalue clip, as in partial_whitener
+
+
+def _whiten_parts(xc: torch.Tensor, alpha: float):
+    """netrep partial whitening of centred xc without its variance rescale, and the two sums
+    (Σλ, Σ(α²λ + 2α(1−α)λ^½ + (1−α)²)) from which the rescale for any zero-padded width
+    follows (None at α = 1)."""
+    if alpha > 1 - _EIG_TOL:
+        return xc, None
+    c = xc.transpose(0, 1) @ xc
+    lam = torch.linalg.eigvalsh(c).clamp_min(_EIG_TOL)
+    new_var = (alpha**2 * lam + 2 * alpha * (1 - alpha) * lam.sqrt() + (1 - alpha) ** 2).sum()
+
+    def f(l: torch.Tensor) -> torch.Tensor:
+        return alpha + (1 - alpha) * l.clamp_min(_EIG_TOL).rsqrt()
+
+    def fp(l: torch.Tensor) -> torch.Tensor:
+        return torch.where(
+            l > _EIG_TOL, -0.5 * (1 - alpha) * l.clamp_min(_EIG_TOL).pow(-1.5), 0 * l
+        )
+
+    return xc @ sym_matrix_function(c, f, fp), (lam.sum(), new_var)
+
+
+def _rescale(sums, d: int, width: torch.Tensor, alpha: float) -> torch.Tensor:
+    """Variance rescale of a whitened rep of width d zero-padded to ``width`` (vector)."""
+    if sums is None:
+        return torch.ones_like(width)
+    lam_sum, new_var = sums
+    extra = width - d
+    pad_var = alpha**2 * _EIG_TOL + 2 * alpha * (1 - alpha) * math.sqrt(_EIG_TOL) + (1 - alpha) ** 2
+    return ((lam_sum + extra * _EIG_TOL) / (new_var + extra * pad_var)).sqrt()
+
+
+def _all_pairs_terms(A, B, alpha: float, ctx, widths_a, widths_b):
+    """(‖X‖², ‖Y‖², ‖XᵀY‖_*) matrices of all pairs; ``widths_*`` are the original unit
+    counts (a representation may have been replaced by its n×n sample-space factor: the
+    padded width and the count of zero eigenvalues follow the original)."""
+    symmetric = B is None
+    pa = [_whiten_parts(center(a), alpha) for a in A]
+    pb = pa if symmetric else [_whiten_parts(center(b), alpha) for b in B]
+    kw = {"dtype": A[0].dtype, "device": A[0].device}
+    wa = torch.as_tensor(widths_a, **kw)
+    wb = wa if symmetric else torch.as_tensor(widths_b, **kw)
+    width = torch.maximum(wa[:, None], wb[None, :])  # zero-padded width of each pair
+    sa = torch.stack([_rescale(s, A[i].shape[1], width[i], alpha) for i, (_, s) in enumerate(pa)])
+    Bl = A if symmetric else B
+    sb = torch.stack(
+        [_rescale(s, Bl[j].shape[1], width[:, j], alpha) for j, (_, s) in enumerate(pb)], 1
+    )
+    na = torch.stack([fro2(x) for x, _ in pa])
+    nb = na if symmetric else torch.stack([fro2(y) for y, _ in pb])
+    nuc = ctx.cross([x for x, _ in pa], None if symmetric else [y for y, _ in pb], "nuc")
+    return na[:, None] * sa * sa, nb[None, :] * sb * sb, nuc * sa * sb
+
+
+def _pairwise(A, B, values, ctx):
+    """All pairs (``sg.pairwise``): centre (and partially whiten) once per representation;
+    nuclear norms of the cross-products of all pairs, batched by the driver."""
+    ctx.log("whiten once per representation, batched nuclear norms")
+    ra, rb = ctx.reduce(A, B)
+    widths_b = None if B is None else [b.shape[1] for b in B]
+    alpha = float(values.get("alpha", 1.0))
+    terms = _all_pairs_terms(ra, rb, alpha, ctx, [a.shape[1] for a in A], widths_b)
+    if ctx.family == "bures_distance" or ctx.form == "distance=euclidean":
+        return _euclid(*terms)
+    if ctx.form == "distance=squared_euclidean":
+        return _sq_euclid(*terms)
+    cos = _cosine(*terms)
+    return cos**2 if ctx.form == "squared_score" else transform(ctx.form, cos)
+
+
+for _family in ("nbs", "procrustes", "bures_distance", "shape_metric"):
+    register_hooks(_family, pairwise=_pairwise)

@@ -34,7 +34,7 @@ import torch
 from .cca import whiten
 from .forms import register_similarity
 from .linalg import center, rank_tol, sym_matrix_function
-from .registry import Param, alias, format_number
+from .registry import Param, alias, describe, format_number
 
 __all__ = ["pca_reduce", "pwcca", "svcca"]
 
@@ -177,3 +177,16 @@ register_similarity("pwcca", (), _pwcca_build, _pwcca_card)
 
 alias("svcca", "svcca-var=0.99-score")
 alias("pwcca", "pwcca-score")
+
+describe(
+    "svcca",
+    """Singular-vector CCA (Raghu et al. 2017): each input is reduced to its leading principal
+    components (a variance fraction or a fixed count), then the canonical correlations of the
+    reduced data are averaged over min(k_X, k_Y).""",
+)
+describe(
+    "pwcca",
+    """Projection-weighted CCA (Morcos et al. 2018): canonical correlations averaged with
+    weights given by how much of the reference X each canonical variate accounts for; not
+    symmetric and not differentiable (singular vectors enter the weights).""",
+)
