@@ -1,4 +1,4 @@
-"""Decoding of task variables along an optimization trajectory (paper.md §4.1).
+"""Decoding of task variables along an optimization trajectory (Cloos et al., ICLR 2025).
 
 For each label, an L2 logistic regression (``C = 1``, no standardization, intercept free) is
 cross-validated on the data; accuracy is the mean over folds. Schemes, recorded in the
@@ -431,7 +431,7 @@ def decode_trajectory(
     every recorded iterate, decodes them all. Otherwise a coarse pass decodes ``budget − 3``
     iterates (at least 2) whose scores are spread evenly over the score range, then, for each
     label, up to 3 more inside the bracket where its accuracy first crosses the threshold
-    (paper.md §7.16: subsample the curve, keep it dense near the threshold); ``per_time`` is
+    (subsample the curve, keep it dense near the threshold); ``per_time`` is
     then left empty.
     """
     if labels is None:

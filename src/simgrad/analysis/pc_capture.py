@@ -1,4 +1,4 @@
-"""Which principal components of the reference does an iterate capture? (paper.md §4.2)
+"""Which principal components of the reference does an iterate capture? (Cloos et al., ICLR 2025)
 
 Flatten and centre the reference, ``X̃ = Σ_i s_i u_i v_iᵀ``. For an iterate ``Y`` (centred,
 flattened), the unregularized regression ``Y → X`` predicts ``X̂ = P_Y X̃`` with ``P_Y`` the

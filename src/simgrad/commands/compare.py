@@ -1,7 +1,7 @@
 """``simgrad compare X Y [--measures A,B,...]``: scores between two saved representations.
 
 ``X`` is the reference (e.g. recordings), ``Y`` the candidate (e.g. a model layer). Files are
-``.npy`` arrays or ``.npz`` files with an array ``data`` (design.md), or any format
+``.npy`` arrays or ``.npz`` files with an array ``data`` (see docs/datasets.md), or any format
 ``sg.datasets.from_file`` reads. Each measure's value is printed with what its card says about
 it: whether higher means more similar (a score) or lower does (a distance), and its range.
 

@@ -2,7 +2,7 @@
 
 Formats (chosen by suffix in :func:`from_file`):
 
-- ``.npz`` (design.md contract): array ``data`` shaped ``(samples, units)`` or
+- ``.npz`` (simgrad's file format, docs/datasets.md): array ``data`` shaped ``(samples, units)`` or
   ``(time, conditions, units)``; 1-D arrays ``label_<name>`` with one entry per sample or
   condition; optional ``time`` (one entry per time bin) and string scalars ``meta_<field>``
   (``name``, ``units``, ``area``, ``task``, ``citation``, ``license``, ``source``,

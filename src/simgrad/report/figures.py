@@ -44,7 +44,7 @@ __all__ = [
     "spectrum",
 ]
 
-# The paper's colours (paper.md §2 E3), keyed by canonical measure name.
+# The paper's colours (Cloos et al. 2025, Fig. 3), keyed by canonical measure name.
 PAPER_COLORS: dict[str, tuple[float, float, float]] = {
     "cka-kernel=linear-hsic=gretton-score": (0.84, 0.37, 0.37),  # red
     "cka-kernel=linear-hsic=gretton-angular_score": (0.95, 0.62, 0.24),  # orange

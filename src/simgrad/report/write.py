@@ -1,4 +1,4 @@
-"""Write a run's files from its :class:`~simgrad.pipeline.RunResult` (design.md, "The main
+"""Write a run's files from its :class:`~simgrad.pipeline.RunResult` ("The main
 job")::
 
     OUT/results/{scores,decoding,thresholds,pc_capture}.csv     always
