@@ -1,7 +1,8 @@
-"""A family written outside the package streams (and has a closed form) through its hooks alone.
+"""A family written outside the package scores, pairs, streams and has a closed form through
+its hooks alone (issue 13, acceptance 4: adding a family touches no other file).
 
-The toy family lives in a module written into tmp_path: its measure, a streaming hook and a
-theory hook. Nothing else is touched; the registry is restored afterwards.
+The toy family lives in a module written into tmp_path: its measure, a pairwise hook, a
+streaming hook and a theory hook. Nothing else is touched; the registry is restored afterwards.
 """
 
 from __future__ import annotations
@@ -74,8 +75,20 @@ TOY_MODULE = textwrap.dedent(
         return 2 * p * (1 - p) * eps**2
 
 
+    def centred_gram_pieces(x):
+        xc = x - x.mean(-2, keepdim=True)
+        cxx = xc.mT @ xc
+        return xc, (cxx * cxx).sum().sqrt()
+
+
+    def combine(fa, fb):
+        cxy = fa[0].mT @ fb[0]
+        return (cxy * cxy).sum() / (fa[1] * fb[1])
+
+
     register_hooks(
         "toy",
+        pairwise=lambda A, B, values, ctx: ctx.pairs(centred_gram_pieces, combine, A, B),
         streaming=streaming,
         theory=lambda template, values: PCTheory(perturbed, lambda lam: lam**2, leading),
     )
@@ -126,6 +139,23 @@ def test_toy_family_scores_and_streams_through_its_hook(toy_family):
     assert abs(got["toy-via_surrogate"] - full) < 1e-10
     assert abs(got["nbs"] - sg.score("nbs", x, y)) < 1e-10
     assert abs(stream_score("toy", zip(np.array_split(x, 7), np.array_split(y, 7))) - full) < 1e-10
+
+
+def test_toy_family_reaches_score_pairwise_and_streaming_through_its_module_alone(toy_family):
+    rng = np.random.default_rng(3)
+    reps = [rng.normal(size=(300, d)) @ rng.normal(size=(d, d)) for d in (4, 9, 6)]
+    calls = []
+    hook = registry.family_hooks("toy").pairwise
+    # count the hook's calls (the toy_family fixture restores the registry afterwards)
+    registry.register_hooks("toy", pairwise=lambda *a: calls.append(1) or hook(*a))
+    S = sg.pairwise(reps, measure="toy-score").detach().numpy()
+    assert calls, "sg.pairwise did not use the family's pairwise hook"
+    loop = np.array([[sg.score("toy-score", a, b) for b in reps] for a in reps])
+    np.testing.assert_allclose(S, loop, rtol=0, atol=1e-12)
+    acc = StreamingSimilarity(["toy-score"])
+    for a, b in zip(np.array_split(reps[0], 4), np.array_split(reps[1], 4)):
+        acc.update(a, b)
+    assert abs(acc.compute()["toy-score"] - loop[0, 1]) < 1e-10
 
 
 def test_streams_on_the_same_statistic_share_one_accumulator(toy_family):

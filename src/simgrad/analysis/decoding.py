@@ -55,9 +55,6 @@ __all__ = [
     "make_folds",
 ]
 
-SCHEMES = ("per-time", "samples", "pooled-time-blocks")
-
-
 @dataclass
 class DecodingResult:
     """Cross-validated decoding accuracies.
