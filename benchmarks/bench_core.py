@@ -143,8 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(f"baseline XᵀY + XᵀX + YᵀY: best {base * 1e3:.1f} ms, median {base_med * 1e3:.1f} ms")
     print(
-        f"{'measure':<46} {'best ms':>9} {'× base':>7} {'median×':>8} {'cpu×':>6}  "
-        "target (on best)"
+        f"{'measure':<46} {'best ms':>9} {'× base':>7} {'median×':>8} {'cpu×':>6}  target (on best)"
     )
     failed = []
     for k, t in best.items():

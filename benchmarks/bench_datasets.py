@@ -25,16 +25,22 @@ if "SIMGRAD_DATA_DIR" not in os.environ and SHARED.is_dir():
 
 #: name -> (file under the data directory, arrays the loader reads)
 FILES = {
-    "hatsopoulos2007-condavg": ("hatsopoulos2007_m1_condavg/hatsopoulos2007_condavg.npz",
-                                ["firing_rate_hz", "time_ms"]),
-    "hatsopoulos-reach-trials": ("hatsopoulos_reachdata_m1_trials/reachdata_trials.npz",
-                                 ["rate_hz", "direction_deg"]),
-    "zhang-desimone2011-it": ("zhang_desimone2011_it_objects/zhang_desimone_it.npz",
-                              ["counts_50ms", "trial_neuron_idx", "trial_object_idx",
-                               "trial_position_idx"]),
-    "park2025-pfc": ("park2025_pfc_look_nolook/park_pfc.npz",
-                     ["spike_counts_50ms", "trial_unit_idx", "trial_task_idx",
-                      "trial_direction_idx"]),
+    "hatsopoulos2007-condavg": (
+        "hatsopoulos2007_m1_condavg/hatsopoulos2007_condavg.npz",
+        ["firing_rate_hz", "time_ms"],
+    ),
+    "hatsopoulos-reach-trials": (
+        "hatsopoulos_reachdata_m1_trials/reachdata_trials.npz",
+        ["rate_hz", "direction_deg"],
+    ),
+    "zhang-desimone2011-it": (
+        "zhang_desimone2011_it_objects/zhang_desimone_it.npz",
+        ["counts_50ms", "trial_neuron_idx", "trial_object_idx", "trial_position_idx"],
+    ),
+    "park2025-pfc": (
+        "park2025_pfc_look_nolook/park_pfc.npz",
+        ["spike_counts_50ms", "trial_unit_idx", "trial_task_idx", "trial_direction_idx"],
+    ),
 }
 
 
@@ -73,8 +79,10 @@ def main() -> None:
         print(f"{name:26s} {str(shape):>18s} {t_load:8.3f} {t_raw:10.3f} {ratio:7.2f}  {ok}")
     shape = sg.datasets.load("context").shape
     t_ctx = best_of(lambda: sg.datasets.load("context", seed=0), args.repeat)
-    print(f"{'context (synthetic)':26s} {str(shape):>18s} {t_ctx:8.3f} {'-':>10s} {'-':>7s}  "
-          f"{'yes' if t_ctx < 2.0 else 'NO'}")
+    print(
+        f"{'context (synthetic)':26s} {str(shape):>18s} {t_ctx:8.3f} {'-':>10s} {'-':>7s}  "
+        f"{'yes' if t_ctx < 2.0 else 'NO'}"
+    )
 
 
 if __name__ == "__main__":

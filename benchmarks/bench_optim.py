@@ -85,8 +85,10 @@ def main() -> None:
         torch.set_num_threads(a.threads)
     dtype = getattr(torch, a.dtype)
     x = reference(a.full)
-    print(f"reference {x.shape}, device {a.device}, {a.dtype}, {a.iters} steps, "
-          f"median of {a.repeats}, torch threads {torch.get_num_threads()}")
+    print(
+        f"reference {x.shape}, device {a.device}, {a.dtype}, {a.iters} steps, "
+        f"median of {a.repeats}, torch threads {torch.get_num_threads()}"
+    )
     print("\n1. one optimization step / the measure's own forward+backward (target <= 1.5)")
     print(f"{'measure':<28}{'fwd+bwd ms':>12}{'step ms':>10}{'ratio':>8}")
     for name in a.measures:
@@ -100,17 +102,24 @@ def main() -> None:
 
     r = a.restarts
     gpu = a.device.startswith("cuda")
-    print(f"\n2. {r} restarts batched vs " + ("one run (target <= 2)" if gpu else
-          f"{r} runs one after another (target <= 1)"))
+    print(
+        f"\n2. {r} restarts batched vs "
+        + ("one run (target <= 2)" if gpu else f"{r} runs one after another (target <= 1)")
+    )
     print(f"{'measure':<28}{'batched s':>11}{'baseline s':>11}{'ratio':>8}")
     for name in a.measures:
         bat, seq = [], []
         for _ in range(a.repeats):
             bat.append(a.iters * optimize_step(x, name, a.iters, a.device, dtype, restarts=r))
             one = a.iters * optimize_step(x, name, a.iters, a.device, dtype)
-            seq.append(one if gpu else one + sum(
-                a.iters * optimize_step(x, name, a.iters, a.device, dtype) for _ in range(r - 1)
-            ))
+            seq.append(
+                one
+                if gpu
+                else one
+                + sum(
+                    a.iters * optimize_step(x, name, a.iters, a.device, dtype) for _ in range(r - 1)
+                )
+            )
         b, s = statistics.median(bat), statistics.median(seq)
         print(f"{name:<28}{b:>11.3f}{s:>11.3f}{b / s:>8.2f}")
 

@@ -117,8 +117,10 @@ def main(argv=None) -> list[dict]:
             }
             if name.startswith("cka"):
                 n_rep = a.repeats
-                t_base = min(statistics.median(base_times["gram"][-n_rep:]),
-                             statistics.median(base_times["feature"][-n_rep:]))
+                t_base = min(
+                    statistics.median(base_times["gram"][-n_rep:]),
+                    statistics.median(base_times["feature"][-n_rep:]),
+                )
                 row["vs_products"] = t_pw / t_base
             rows.append(row)
             print(f"# done: {row}", flush=True)
@@ -133,30 +135,42 @@ def main(argv=None) -> list[dict]:
         t_stream = timeit(lambda: sg.streaming.stream_score(names, batches), a.repeats, True)
         t_full = timeit(lambda: [sg.score(nm, x, y) for nm in names], a.repeats, True)
         got = sg.streaming.stream_score(names, batches)
-        rows.append({
-            "task": "streaming cka+cka_song+nbs, 50000×100, batches of 512",
-            "time_s": t_stream,
-            "vs_full_batch": t_full / t_stream,
-            "max_abs_diff": max(abs(got[nm] - sg.score(nm, x, y)) for nm in names),
-        })
-    header = (f"K={a.k} representations × n={a.n} samples × d={a.d} units, float64, "
-              f"{a.threads} thread(s), torch {torch.__version__}; plain products: Grams + "
-              f"one GEMM {t_gram:.3f} s, feature cross-products {t_feat:.3f} s")
+        rows.append(
+            {
+                "task": "streaming cka+cka_song+nbs, 50000×100, batches of 512",
+                "time_s": t_stream,
+                "vs_full_batch": t_full / t_stream,
+                "max_abs_diff": max(abs(got[nm] - sg.score(nm, x, y)) for nm in names),
+            }
+        )
+    header = (
+        f"K={a.k} representations × n={a.n} samples × d={a.d} units, float64, "
+        f"{a.threads} thread(s), torch {torch.__version__}; plain products: Grams + "
+        f"one GEMM {t_gram:.3f} s, feature cross-products {t_feat:.3f} s"
+    )
     print(header)
     if a.markdown:
-        print("\n| task | time (s) | loop / pairwise | pairwise / products | "
-              "full / streamed | max |Δ| vs single-pair |")
+        print(
+            "\n| task | time (s) | loop / pairwise | pairwise / products | "
+            "full / streamed | max |Δ| vs single-pair |"
+        )
         print("|---|---:|---:|---:|---:|---:|")
     for r in rows:
+
         def f(key, fmt="{:.2f}", r=r):
             return fmt.format(r[key]) if key in r else "—"
+
         if a.markdown:
-            print(f"| {r['task']} | {r['time_s']:.3f} | {f('vs_loop')} | {f('vs_products')} | "
-                  f"{f('vs_full_batch')} | {r['max_abs_diff']:.1e} |")
+            print(
+                f"| {r['task']} | {r['time_s']:.3f} | {f('vs_loop')} | {f('vs_products')} | "
+                f"{f('vs_full_batch')} | {r['max_abs_diff']:.1e} |"
+            )
         else:
-            print(f"{r['task']:<58} {r['time_s']:8.3f} s  loop/pw {f('vs_loop'):>6}  "
-                  f"pw/products {f('vs_products'):>6}  full/stream {f('vs_full_batch'):>6}  "
-                  f"maxdiff {r['max_abs_diff']:.1e}")
+            print(
+                f"{r['task']:<58} {r['time_s']:8.3f} s  loop/pw {f('vs_loop'):>6}  "
+                f"pw/products {f('vs_products'):>6}  full/stream {f('vs_full_batch'):>6}  "
+                f"maxdiff {r['max_abs_diff']:.1e}"
+            )
     return rows
 
 

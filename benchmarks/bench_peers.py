@@ -58,8 +58,11 @@ def task_rsatoolbox(reps):
         rdms = concat([calc_rdm(Dataset(x), method="correlation") for x in reps])
         return compare(rdms, rdms, method="corr")
 
-    return ("rsatoolbox calc_rdm + compare(corr)",
-            "rsa-rdm=correlation-compare=pearson-score", peer), ""
+    return (
+        "rsatoolbox calc_rdm + compare(corr)",
+        "rsa-rdm=correlation-compare=pearson-score",
+        peer,
+    ), ""
 
 
 def task_ckatorch(reps, unbiased: bool):
@@ -74,8 +77,9 @@ def task_ckatorch(reps, unbiased: bool):
         with torch.no_grad():
             for i in range(k):
                 for j in range(i + 1, k):
-                    out[i, j] = out[j, i] = float(ck.cka_base(ts[i], ts[j], kernel="linear",
-                                                              unbiased=unbiased))
+                    out[i, j] = out[j, i] = float(
+                        ck.cka_base(ts[i], ts[j], kernel="linear", unbiased=unbiased)
+                    )
         return out
 
     label = "ckatorch cka_base loop" + (" (unbiased)" if unbiased else "")
@@ -88,8 +92,11 @@ def task_repsim(reps):
         return None, err
     if not hasattr(rp, "cka"):
         return None, "this repsim is not Kisung You's package (no repsim.cka)"
-    return ("repsim (K. You, C++) cka linear gretton", "cka",
-            lambda: np.asarray(rp.cka(reps, kernel_type="linear", estimator="gretton"))), ""
+    return (
+        "repsim (K. You, C++) cka linear gretton",
+        "cka",
+        lambda: np.asarray(rp.cka(reps, kernel_type="linear", estimator="gretton")),
+    ), ""
 
 
 def task_himalaya(reps, alpha: float):
@@ -107,8 +114,11 @@ def task_himalaya(reps, alpha: float):
                 out[i, j] = 1 - ((x - pred) ** 2).sum() / (xc**2).sum()
         return out
 
-    return (f"himalaya Ridge(alpha={alpha:g}) per pair, pooled R²",
-            f"ridge-lambda={alpha:g}-r2", peer), ""
+    return (
+        f"himalaya Ridge(alpha={alpha:g}) per pair, pooled R²",
+        f"ridge-lambda={alpha:g}-r2",
+        peer,
+    ), ""
 
 
 def task_netrep(reps):
@@ -152,25 +162,45 @@ def main(argv=None) -> list[dict]:
         t_peer = timeit(peer, a.repeats, warmup=True)
         t_ours = timeit(lambda measure=measure: ours(measure, reps), a.repeats, warmup=True)
         diff = float(np.abs(np.asarray(peer()) - ours(measure, reps)).max())
-        rows.append({"peer": peer_name, "task": label, "measure": measure, "peer_s": t_peer,
-                     "ours_s": t_ours, "ratio": t_peer / t_ours, "max_abs_diff": diff})
-    print(f"K={a.k} representations × n={a.n} samples × d={a.d} units (all pairs), float64, "
-          f"{a.threads} thread(s), torch {torch.__version__}")
+        rows.append(
+            {
+                "peer": peer_name,
+                "task": label,
+                "measure": measure,
+                "peer_s": t_peer,
+                "ours_s": t_ours,
+                "ratio": t_peer / t_ours,
+                "max_abs_diff": diff,
+            }
+        )
+    print(
+        f"K={a.k} representations × n={a.n} samples × d={a.d} units (all pairs), float64, "
+        f"{a.threads} thread(s), torch {torch.__version__}"
+    )
     if a.markdown:
-        print("\n| peer | task | simgrad measure | peer (s) | simgrad (s) | peer / simgrad | "
-              "max |Δ| |")
+        print(
+            "\n| peer | task | simgrad measure | peer (s) | simgrad (s) | peer / simgrad | "
+            "max |Δ| |"
+        )
         print("|---|---|---|---:|---:|---:|---:|")
     for r in rows:
         if "error" in r:
-            line = (f"| {r['peer']} | not available: {r['error']} | | | | | |" if a.markdown
-                    else f"{r['peer']:<11} not available: {r['error']}")
+            line = (
+                f"| {r['peer']} | not available: {r['error']} | | | | | |"
+                if a.markdown
+                else f"{r['peer']:<11} not available: {r['error']}"
+            )
         elif a.markdown:
-            line = (f"| {r['peer']} | {r['task']} | `{r['measure']}` | {r['peer_s']:.3f} | "
-                    f"{r['ours_s']:.3f} | {r['ratio']:.1f} | {r['max_abs_diff']:.1e} |")
+            line = (
+                f"| {r['peer']} | {r['task']} | `{r['measure']}` | {r['peer_s']:.3f} | "
+                f"{r['ours_s']:.3f} | {r['ratio']:.1f} | {r['max_abs_diff']:.1e} |"
+            )
         else:
-            line = (f"{r['peer']:<11} {r['task']:<48} {r['peer_s']:8.3f} s  simgrad "
-                    f"{r['ours_s']:8.3f} s  ratio {r['ratio']:7.1f}  maxdiff "
-                    f"{r['max_abs_diff']:.1e}")
+            line = (
+                f"{r['peer']:<11} {r['task']:<48} {r['peer_s']:8.3f} s  simgrad "
+                f"{r['ours_s']:8.3f} s  ratio {r['ratio']:7.1f}  maxdiff "
+                f"{r['max_abs_diff']:.1e}"
+            )
         print(line)
     return rows
 

@@ -82,7 +82,9 @@ def _peak_memory(folder: str, method: str, strength) -> float:
     upper-triangle index, cached once per n, is built before the baseline is taken)."""
     out = subprocess.run(
         [sys.executable, "-c", _CHILD, folder, method, json.dumps(strength)],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -105,26 +107,36 @@ def main(argv=None) -> int:
         folder = tempfile.mkdtemp(prefix="bench_rsa_")
         np.save(os.path.join(folder, "dx.npy"), dx.numpy())
         np.save(os.path.join(folder, "dy.npy"), dy.numpy())
-        print(f"n = {args.n}, d = {args.d}, rdm = {args.rdm}, torch threads = "
-              f"{torch.get_num_threads()}")
+        print(
+            f"n = {args.n}, d = {args.d}, rdm = {args.rdm}, torch threads = "
+            f"{torch.get_num_threads()}"
+        )
         print(f"baseline: forming the two RDMs takes {t_rdm * 1e3:.1f} ms")
-        print(f"{'comparison':<16} {'compare ms':>11} {'compare/RDMs':>13} "
-              f"{'measure/RDMs':>13} {'extra n×n':>10}  target")
+        print(
+            f"{'comparison':<16} {'compare ms':>11} {'compare/RDMs':>13} "
+            f"{'measure/RDMs':>13} {'extra n×n':>10}  target"
+        )
         for method in COMPARISONS:
             strength = 10.0 if method == "soft_spearman" else None
             t_cmp = _median_time(
-                lambda m=method, s=strength: compare_rdms(dx, dy, m, s), args.repeats)
+                lambda m=method, s=strength: compare_rdms(dx, dy, m, s), args.repeats
+            )
             t_all = _median_time(
-                lambda m=method, s=strength: rsa_score(x, y, args.rdm, m, s), args.repeats)
+                lambda m=method, s=strength: rsa_score(x, y, args.rdm, m, s), args.repeats
+            )
             mem = float("nan") if args.no_memory else _peak_memory(folder, method, strength)
             exempt = method in ("kendall", "tau_a", "bures", "soft_spearman")
             ok = "n/a (see note)" if exempt else ("ok" if t_cmp <= 3 * t_rdm else "MISSED")
-            print(f"{method:<16} {t_cmp * 1e3:>11.1f} {t_cmp / t_rdm:>13.2f} "
-                  f"{t_all / t_rdm:>13.2f} {mem:>10.2f}  {ok}")
+            print(
+                f"{method:<16} {t_cmp * 1e3:>11.1f} {t_cmp / t_rdm:>13.2f} "
+                f"{t_all / t_rdm:>13.2f} {mem:>10.2f}  {ok}"
+            )
     shutil.rmtree(folder, ignore_errors=True)
-    print("note: kendall/tau_a (exact O(M log² M) merge counting), bures (two n×n "
-          "eigendecompositions, O(n³)) and soft_spearman (CPU isotonic regression) are "
-          "not O(n²) algorithms; their ratios are reported, not targeted.")
+    print(
+        "note: kendall/tau_a (exact O(M log² M) merge counting), bures (two n×n "
+        "eigendecompositions, O(n³)) and soft_spearman (CPU isotonic regression) are "
+        "not O(n²) algorithms; their ratios are reported, not targeted."
+    )
     return 0
 
 

@@ -94,16 +94,24 @@ def pairwise_rows(reps, dtype, device, repeats, deadline, skipped) -> list[dict]
             t_pw = timed(lambda name=name: sg.pairwise(reps, measure=name), device, repeats)
             t_loop = timed(
                 lambda m=m: [m(reps[i], reps[j]) for i in range(k) for j in range(i, k)],
-                device, 1,
+                device,
+                1,
             )
             s = sg.pairwise(reps, measure=name)
             err = abs(float(s[0, 1]) - float(m(reps[0], reps[1])))
         tol = 1e-10 if dtype == torch.float64 else 1e-4
         if not err <= tol:
             raise AssertionError(f"pairwise {name} {dtype}: |Δ| = {err:.2e} > {tol}")
-        rows.append({"task": f"pairwise {k}×{k}, {name}", "dtype": str(dtype).split(".")[-1],
-                     "time_s": t_pw, "vs_products": t_pw / t_prod, "vs_loop": t_loop / t_pw,
-                     "err": err})
+        rows.append(
+            {
+                "task": f"pairwise {k}×{k}, {name}",
+                "dtype": str(dtype).split(".")[-1],
+                "time_s": t_pw,
+                "vs_products": t_pw / t_prod,
+                "vs_loop": t_loop / t_pw,
+                "err": err,
+            }
+        )
     return rows
 
 
@@ -124,8 +132,11 @@ def main(argv=None) -> list[dict]:
     deadline = Deadline(a.budget_s)
     rows: list[dict] = []
     skipped: list[str] = []
-    what = (torch.cuda.get_device_name(device) if device.type == "cuda"
-            else f"CPU ({torch.get_num_threads()} threads)")
+    what = (
+        torch.cuda.get_device_name(device)
+        if device.type == "cuda"
+        else f"CPU ({torch.get_num_threads()} threads)"
+    )
     for dtype in (torch.float32, torch.float64):
         g = torch.Generator(device=device).manual_seed(1)
         x = torch.randn(a.n, a.d, generator=g, device=device, dtype=dtype)
@@ -135,32 +146,46 @@ def main(argv=None) -> list[dict]:
                 continue
             t1 = adam_step_time(name, x, 1, a.repeats, device)
             t8 = adam_step_time(name, x, 8, a.repeats, device)
-            rows.append({"task": f"Adam step, {name}", "dtype": str(dtype).split(".")[-1],
-                         "time_s": t1, "time8_s": t8, "ratio": t8 / (8 * t1)})
+            rows.append(
+                {
+                    "task": f"Adam step, {name}",
+                    "dtype": str(dtype).split(".")[-1],
+                    "time_s": t1,
+                    "time8_s": t8,
+                    "ratio": t8 / (8 * t1),
+                }
+            )
         del x
-        reps = [torch.randn(a.n, a.d, generator=g, device=device, dtype=dtype)
-                for _ in range(a.k)]
+        reps = [torch.randn(a.n, a.d, generator=g, device=device, dtype=dtype) for _ in range(a.k)]
         rows += pairwise_rows(reps, dtype, device, a.repeats, deadline, skipped)
         del reps
         if device.type == "cuda":
             torch.cuda.empty_cache()
     print(f"device: {what}; n={a.n}, d={a.d}, K={a.k}; torch {torch.__version__}")
     if a.markdown:
-        print("\n| task | dtype | time (s) | 8 restarts batched (s) | 8-batched / (8 × 1) | "
-              "pairwise / products | loop / pairwise | |Δ| |")
+        print(
+            "\n| task | dtype | time (s) | 8 restarts batched (s) | 8-batched / (8 × 1) | "
+            "pairwise / products | loop / pairwise | |Δ| |"
+        )
         print("|---|---|---:|---:|---:|---:|---:|---:|")
     for r in rows:
+
         def f(key, fmt="{:.3f}", r=r):
             return fmt.format(r[key]) if key in r else "—"
+
         if a.markdown:
-            print(f"| {r['task']} | {r['dtype']} | {r['time_s']:.4f} | {f('time8_s', '{:.4f}')} "
-                  f"| {f('ratio', '{:.2f}')} | {f('vs_products', '{:.2f}')} | "
-                  f"{f('vs_loop', '{:.1f}')} | {f('err', '{:.1e}')} |")
+            print(
+                f"| {r['task']} | {r['dtype']} | {r['time_s']:.4f} | {f('time8_s', '{:.4f}')} "
+                f"| {f('ratio', '{:.2f}')} | {f('vs_products', '{:.2f}')} | "
+                f"{f('vs_loop', '{:.1f}')} | {f('err', '{:.1e}')} |"
+            )
         else:
-            print(f"{r['task']:<44} {r['dtype']:<8} {r['time_s']:9.4f} s  "
-                  f"8-batch {f('time8_s', '{:.4f}'):>8}  8b/(8×1) {f('ratio', '{:.2f}'):>5}  "
-                  f"pw/products {f('vs_products', '{:.2f}'):>5}  loop/pw "
-                  f"{f('vs_loop', '{:.1f}'):>6}  |Δ| {f('err', '{:.1e}')}")
+            print(
+                f"{r['task']:<44} {r['dtype']:<8} {r['time_s']:9.4f} s  "
+                f"8-batch {f('time8_s', '{:.4f}'):>8}  8b/(8×1) {f('ratio', '{:.2f}'):>5}  "
+                f"pw/products {f('vs_products', '{:.2f}'):>5}  loop/pw "
+                f"{f('vs_loop', '{:.1f}'):>6}  |Δ| {f('err', '{:.1e}')}"
+            )
     for s in skipped:
         print(f"skipped (time budget): {s}")
     return rows

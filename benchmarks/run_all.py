@@ -30,8 +30,9 @@ def machine() -> str:
     try:
         out = subprocess.run(["lscpu"], capture_output=True, text=True, timeout=10).stdout
         info = dict(
-            (k.strip(), v.strip()) for k, _, v in
-            (line.partition(":") for line in out.splitlines()) if v
+            (k.strip(), v.strip())
+            for k, _, v in (line.partition(":") for line in out.splitlines())
+            if v
         )
         cpu = f"{info.get('Model name', '?')}, {info.get('CPU(s)', '?')} CPU(s)"
     except (OSError, subprocess.SubprocessError):
@@ -41,13 +42,17 @@ def machine() -> str:
     import simgrad
 
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
-    return (f"{cpu}; {gpu}; Python {platform.python_version()}, torch {torch.__version__}, "
-            f"simgrad {simgrad.__version__}")
+    return (
+        f"{cpu}; {gpu}; Python {platform.python_version()}, torch {torch.__version__}, "
+        f"simgrad {simgrad.__version__}"
+    )
 
 
 def scripts(only: list[str] | None) -> list[Path]:
-    found = sorted(HERE.glob("bench_*.py"), key=lambda p: (
-        ORDER.index(p.stem[6:]) if p.stem[6:] in ORDER else len(ORDER), p.stem))
+    found = sorted(
+        HERE.glob("bench_*.py"),
+        key=lambda p: (ORDER.index(p.stem[6:]) if p.stem[6:] in ORDER else len(ORDER), p.stem),
+    )
     if only:
         found = [p for p in found if p.stem[6:] in only]
     return found
@@ -55,8 +60,9 @@ def scripts(only: list[str] | None) -> list[Path]:
 
 def accepts_markdown(path: Path) -> bool:
     try:
-        h = subprocess.run([sys.executable, str(path), "--help"], capture_output=True,
-                           text=True, timeout=120)
+        h = subprocess.run(
+            [sys.executable, str(path), "--help"], capture_output=True, text=True, timeout=120
+        )
     except subprocess.TimeoutExpired:
         return False
     return "--markdown" in h.stdout
@@ -77,24 +83,36 @@ def main(argv=None) -> int:
     a = ap.parse_args(argv)
     only = [s.strip() for s in a.only.split(",") if s.strip()] or None
     out = Path(a.out)
-    parts = ["# Benchmark results", "", f"Machine: {machine()}.",
-             f"Run: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.", ""]
+    parts = [
+        "# Benchmark results",
+        "",
+        f"Machine: {machine()}.",
+        f"Run: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.",
+        "",
+    ]
     failed = 0
     for path in scripts(only):
         cmd = [sys.executable, str(path)] + (["--markdown"] if accepts_markdown(path) else [])
         print("running", " ".join(cmd[1:]), flush=True)
         t0 = time.perf_counter()
         try:
-            res = subprocess.run(cmd, capture_output=True, text=True, timeout=a.timeout,
-                                 cwd=HERE.parent)
+            res = subprocess.run(
+                cmd, capture_output=True, text=True, timeout=a.timeout, cwd=HERE.parent
+            )
             body, rc = res.stdout.strip(), res.returncode
             if rc:
                 body += f"\n\n(exit code {rc})\n\n```\n{res.stderr.strip()[-2000:]}\n```"
         except subprocess.TimeoutExpired:
             body, rc = f"(timed out after {a.timeout:.0f} s)", -1
         failed += rc != 0
-        parts += [f"## {path.name}", "", f"`{' '.join(['python', *cmd[1:]])}` — "
-                  f"{time.perf_counter() - t0:.0f} s", "", body, ""]
+        parts += [
+            f"## {path.name}",
+            "",
+            f"`{' '.join(['python', *cmd[1:]])}` — {time.perf_counter() - t0:.0f} s",
+            "",
+            body,
+            "",
+        ]
         write_atomic(out, "\n".join(parts))
     print(f"wrote {out}" + (f" ({failed} script(s) failed)" if failed else ""))
     return 1 if failed else 0

@@ -26,6 +26,7 @@ def _one_thread():
     yield
     torch.set_num_threads(old)
 
+
 TOL = 1e-10
 
 # (X shape, Y shape): n > units, n < units, different widths, 3-D (time, conditions, units)
@@ -206,9 +207,7 @@ def test_procrustes_against_scipy(shapes):
     assert sg.score("nbs", X, Y) == pytest.approx(cos, abs=TOL)
     eu = np.linalg.norm(Xp - Yp @ R)
     assert sg.score("procrustes-distance=euclidean", X, Y) == pytest.approx(eu, rel=TOL)
-    assert sg.score("procrustes-distance=squared_euclidean", X, Y) == pytest.approx(
-        eu**2, rel=1e-9
-    )
+    assert sg.score("procrustes-distance=squared_euclidean", X, Y) == pytest.approx(eu**2, rel=1e-9)
     assert sg.score("bures_distance", X, Y) == pytest.approx(eu, rel=TOL)
 
 
@@ -337,9 +336,7 @@ def test_linear_regression_against_sklearn(shapes):
     pred = LinearRegression().fit(Yf, Xf).predict(Yf)
     assert sg.score("linreg", X, Y) == pytest.approx(_pooled_r2(Xf, pred), abs=TOL)
     Xc = Xf - Xf.mean(0)
-    r = np.sum(Xc * (pred - Xf.mean(0))) / (
-        np.linalg.norm(Xc) * np.linalg.norm(pred - Xf.mean(0))
-    )
+    r = np.sum(Xc * (pred - Xf.mean(0))) / (np.linalg.norm(Xc) * np.linalg.norm(pred - Xf.mean(0)))
     assert sg.score("linear_regression-pearsonr", X, Y) == pytest.approx(r, abs=TOL)
 
 
@@ -347,9 +344,7 @@ def test_linear_regression_against_sklearn(shapes):
 def test_ridge_in_sample_against_sklearn(lam):
     X, Y = _pair((60, 5), (60, 9))
     pred = Ridge(alpha=lam).fit(Y, X).predict(Y)
-    assert sg.score(f"ridge-lambda={lam}-r2", X, Y) == pytest.approx(
-        _pooled_r2(X, pred), abs=TOL
-    )
+    assert sg.score(f"ridge-lambda={lam}-r2", X, Y) == pytest.approx(_pooled_r2(X, pred), abs=TOL)
 
 
 def _cv_reference(X, Y, test_sets, lam, agg):
@@ -385,9 +380,7 @@ def test_cv_forms_against_sklearn_folds(lam, agg):
     )
     # whole conditions: condition c owns rows c, c+C, ...; conditions permuted with seed 0
     perm = np.random.default_rng(0).permutation(C)
-    cond_sets = [
-        np.flatnonzero(np.isin(np.arange(T * C) % C, f)) for f in np.array_split(perm, 5)
-    ]
+    cond_sets = [np.flatnonzero(np.isin(np.arange(T * C) % C, f)) for f in np.array_split(perm, 5)]
     assert sg.score(f"{fam}-{agg}-cv=5folds", X3, Y3) == pytest.approx(
         _cv_reference(Xf, Yf, cond_sets, lam, agg), abs=TOL
     )
@@ -410,6 +403,8 @@ def test_symmetrized_regression_is_the_mean_of_both_directions():
 def test_random_linreg_is_about_q_over_n():
     """paper.md §3.1: for random Y, R² ≈ q/(n−1)."""
     rng = np.random.default_rng(0)
-    vals = [sg.score("linreg", rng.normal(size=(400, 30)), rng.normal(size=(400, 20)))
-            for _ in range(20)]
+    vals = [
+        sg.score("linreg", rng.normal(size=(400, 30)), rng.normal(size=(400, 20)))
+        for _ in range(20)
+    ]
     assert np.mean(vals) == pytest.approx(20 / 399, rel=0.1)

@@ -27,8 +27,11 @@ def _one_blas_thread():
 
 
 def make(rng, shape=(6, 4, 3)):
-    return Dataset(rng.normal(size=shape), {"c": np.arange(shape[-2]) % 2},
-                   time=np.arange(shape[0]) * 10.0 if len(shape) == 3 else None)
+    return Dataset(
+        rng.normal(size=shape),
+        {"c": np.arange(shape[-2]) % 2},
+        time=np.arange(shape[0]) * 10.0 if len(shape) == 3 else None,
+    )
 
 
 def test_properties_and_flat_time_major(rng):

@@ -22,9 +22,16 @@ def _one_blas_thread():
 
 @pytest.fixture
 def ds3(rng):
-    return Dataset(rng.normal(size=(4, 6, 3)), {"choice": [0, 1] * 3, "kind": list("aabbcc")},
-                   name="mine", units="Hz", time=[0.0, 50, 100, 150], area="V1",
-                   citation="Me (2025)", license="CC0")
+    return Dataset(
+        rng.normal(size=(4, 6, 3)),
+        {"choice": [0, 1] * 3, "kind": list("aabbcc")},
+        name="mine",
+        units="Hz",
+        time=[0.0, 50, 100, 150],
+        area="V1",
+        citation="Me (2025)",
+        license="CC0",
+    )
 
 
 def test_npz_round_trip(ds3, tmp_path):
@@ -85,9 +92,16 @@ def test_bad_npz_object_and_garbage(tmp_path):
 
 def test_mat_v5(ds3, tmp_path):
     p = tmp_path / "v5.mat"
-    scipy.io.savemat(p, {"data": ds3.data, "label_choice": ds3.labels["choice"],
-                         "label_kind": np.array(list("aabbcc"), dtype=object),
-                         "time": ds3.time, "meta_units": "Hz"})
+    scipy.io.savemat(
+        p,
+        {
+            "data": ds3.data,
+            "label_choice": ds3.labels["choice"],
+            "label_kind": np.array(list("aabbcc"), dtype=object),
+            "time": ds3.time,
+            "meta_units": "Hz",
+        },
+    )
     back = from_file(p)
     np.testing.assert_array_equal(back.data, ds3.data)
     assert back.labels["kind"].tolist() == list("aabbcc")
@@ -120,11 +134,16 @@ def test_mat_v73_written_like_matlab(ds3, tmp_path):
 
 def test_xarray_named_dims(ds3, tmp_path):
     da = xr.DataArray(
-        ds3.data.transpose(2, 0, 1), dims=("neuron", "time", "condition"),
-        coords={"time": ds3.time, "choice": ("condition", ds3.labels["choice"]),
-                "kind": ("condition", ds3.labels["kind"]),
-                "depth": ("neuron", [1.0, 2.0, 3.0])},
-        name="rates", attrs={"units": "Hz", "area": "V1"},
+        ds3.data.transpose(2, 0, 1),
+        dims=("neuron", "time", "condition"),
+        coords={
+            "time": ds3.time,
+            "choice": ("condition", ds3.labels["choice"]),
+            "kind": ("condition", ds3.labels["kind"]),
+            "depth": ("neuron", [1.0, 2.0, 3.0]),
+        },
+        name="rates",
+        attrs={"units": "Hz", "area": "V1"},
     )
     back = from_xarray(da)
     np.testing.assert_array_equal(back.data, ds3.data)
@@ -153,8 +172,7 @@ def _write_nwb(path, spikes, trials):
     nwb.add_trial_column("direction", "reach direction")
     nwb.add_trial_column("go_cue_time", "go cue")
     for start, direction, go in trials:
-        nwb.add_trial(start_time=start, stop_time=start + 1.0, direction=direction,
-                      go_cue_time=go)
+        nwb.add_trial(start_time=start, stop_time=start + 1.0, direction=direction, go_cue_time=go)
     for s in spikes:
         nwb.add_unit(spike_times=s)
     with NWBHDF5IO(str(path), "w") as io:

@@ -79,8 +79,13 @@ def test_fetch_verifies_checksum_and_caches(server, tmp_path):
 # ------------------------------------------------------------------------- Mante 2013
 def mante_unit(rng, shift=0.0, drop=None, n_rep=3):
     """A unit file's struct: correct trials in all 72 conditions (unless ``drop``) + errors."""
-    rows, tv = [], {k: [] for k in ("context", "stim_dir", "stim_col2dir", "targ_dir",
-                                    "correct", "stim_trial")}
+    rows, tv = (
+        [],
+        {
+            k: []
+            for k in ("context", "stim_dir", "stim_col2dir", "targ_dir", "correct", "stim_trial")
+        },
+    )
     for i, (ctx, m, c) in enumerate(itertools.product((-1, 1), MOT, COL)):
         if i == drop:
             continue
@@ -106,8 +111,12 @@ def expected_unit(struct):
     for i, (ctx, mi, ci) in enumerate(itertools.product((-1, 1), range(6), range(6))):
         m = np.unique(tv["stim_dir"])[mi]
         c = np.unique(tv["stim_col2dir"])[ci]
-        sel = ((tv["context"] == ctx) & (tv["stim_dir"] == m) & (tv["stim_col2dir"] == c)
-               & (tv["correct"] == 1))
+        sel = (
+            (tv["context"] == ctx)
+            & (tv["stim_dir"] == m)
+            & (tv["stim_col2dir"] == c)
+            & (tv["correct"] == 1)
+        )
         out[:, i] = u["response"][sel].mean(0)
     return out
 
@@ -125,8 +134,11 @@ def write_mante_zip(rng, tmp, units):
 
 def test_mante2013_download_parse_cache(server, tmp_path, rng):
     root, url, hits = server
-    units = {"ar090313_1_a1": mante_unit(rng), "ar090314_2_b1": mante_unit(rng, shift=0.01),
-             "ar090315_1_c1": mante_unit(rng, drop=5)}  # last: one condition missing
+    units = {
+        "ar090313_1_a1": mante_unit(rng),
+        "ar090314_2_b1": mante_unit(rng, shift=0.01),
+        "ar090315_1_c1": mante_unit(rng, drop=5),
+    }  # last: one condition missing
     zpath = write_mante_zip(rng, tmp_path, units)
     (root / "PFC data.zip").write_bytes(zpath.read_bytes())
     cache = tmp_path / "cache"
@@ -199,8 +211,12 @@ def write_v73(path, spikes, onsets):
         inner = refs.create_dataset("c1", (2, 1), dtype=h5py.ref_dtype)
         inner[0, 0], inner[1, 0] = put("u1", spikes[1]), put("u2", spikes[2])
         chan = f.create_dataset("spikes", (4, 1), dtype=h5py.ref_dtype)
-        chan[0, 0], chan[1, 0], chan[2, 0], chan[3, 0] = (put("u0", spikes[0]), inner.ref,
-                                                          empty.ref, put("u3", spikes[3]))
+        chan[0, 0], chan[1, 0], chan[2, 0], chan[3, 0] = (
+            put("u0", spikes[0]),
+            inner.ref,
+            empty.ref,
+            put("u3", spikes[3]),
+        )
         st = f.create_dataset("stmv_cell", (8, 1), dtype=h5py.ref_dtype)
         for k, o in enumerate(onsets):
             st[k, 0] = put(f"o{k}", o)
@@ -252,15 +268,24 @@ def test_majajhong_and_freemanziemba_through_brainscore(monkeypatch, rng):
     cat = np.array([f"cat{s % 8}" for s in stim])
     region = np.array(["IT"] * 5 + ["V4"] * 3)
     vals = rng.normal(size=(len(stim), 8, 1))
-    mh = xr.DataArray(vals, dims=("presentation", "neuroid", "time_bin"),
-                      coords={"stimulus_id": ("presentation", [f"im{s}" for s in stim]),
-                              "category_name": ("presentation", cat),
-                              "region": ("neuroid", region)})
+    mh = xr.DataArray(
+        vals,
+        dims=("presentation", "neuroid", "time_bin"),
+        coords={
+            "stimulus_id": ("presentation", [f"im{s}" for s in stim]),
+            "category_name": ("presentation", cat),
+            "region": ("neuroid", region),
+        },
+    )
     fz_vals = rng.normal(size=(6, 2 * len(stim), 300))
-    fz = xr.DataArray(fz_vals, dims=("neuroid", "presentation", "time_bin"),
-                      coords={"stimulus_id": ("presentation", np.tile(stim, 2)),
-                              "texture_type": ("presentation", np.where(np.tile(stim, 2) % 2,
-                                                                        "texture", "noise"))})
+    fz = xr.DataArray(
+        fz_vals,
+        dims=("neuroid", "presentation", "time_bin"),
+        coords={
+            "stimulus_id": ("presentation", np.tile(stim, 2)),
+            "texture_type": ("presentation", np.where(np.tile(stim, 2) % 2, "texture", "noise")),
+        },
+    )
     fake_brainscore(monkeypatch, {"MajajHong2015.public": mh, "FreemanZiemba2013.public": fz})
     ds = load("majajhong2015")
     assert ds.shape == (16, 5)

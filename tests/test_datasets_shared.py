@@ -35,12 +35,18 @@ def cv_accuracy(X, y, seed=0):
 
 def test_available_lists_shared_as_present(data_dir):
     info = {d.name: d for d in sg.datasets.available(data_dir)}
-    for name in ("hatsopoulos2007-condavg", "hatsopoulos-reach-trials", "zhang-desimone2011-it",
-                 "park2025-pfc", "context"):
+    for name in (
+        "hatsopoulos2007-condavg",
+        "hatsopoulos-reach-trials",
+        "zhang-desimone2011-it",
+        "park2025-pfc",
+        "context",
+    ):
         assert info[name].present, name
     assert not info["siegel2015"].present and info["mante2013"].kind == "paper"
-    assert not any(d.present for d in sg.datasets.available(data_dir / "nonexistent")
-                   if d.kind != "synthetic")
+    assert not any(
+        d.present for d in sg.datasets.available(data_dir / "nonexistent") if d.kind != "synthetic"
+    )
 
 
 def test_missing_file_error_says_where(tmp_path):
@@ -60,7 +66,7 @@ def test_hatsopoulos_condavg(data_dir):
     assert ds.shape == (14, 8, 141) and ds.units == "spikes/s"
     assert ds.labels["direction"].tolist() == list(range(0, 360, 45))
     i0 = int(np.flatnonzero(raw["time_ms"] == -300)[0])
-    expect = raw["firing_rate_hz"][:, i0:i0 + 70].reshape(141, 14, 5, 8).mean(2)
+    expect = raw["firing_rate_hz"][:, i0 : i0 + 70].reshape(141, 14, 5, 8).mean(2)
     np.testing.assert_allclose(ds.data, expect.transpose(1, 2, 0))
     np.testing.assert_allclose(ds.time, np.arange(-280, 400, 50))
     assert "Hatsopoulos" in ds.citation and "CC0" in ds.license

@@ -19,6 +19,7 @@ def _one_thread():
     yield
     torch.set_num_threads(old)
 
+
 # one measure per family of the core (the input checks are shared, the families' own
 # failure modes differ)
 NAMES = [

@@ -38,8 +38,9 @@ def test_gradcheck_random_inputs(name):
     m = sg.measure(name)
     X = _rand((12, 4), 1).requires_grad_()
     Y = (_rand((12, 3), 2) + 0.5 * X.detach()[:, :3]).requires_grad_()
-    assert torch.autograd.gradcheck(lambda a, b: m(a, b), (X, Y), eps=1e-6, atol=1e-5,
-                                    rtol=1e-4, fast_mode=True)
+    assert torch.autograd.gradcheck(
+        lambda a, b: m(a, b), (X, Y), eps=1e-6, atol=1e-5, rtol=1e-4, fast_mode=True
+    )
 
 
 def _orthogonal(d, seed):
@@ -85,8 +86,10 @@ def test_finite_values_and_gradients_at_singular_points(case, dtype):
                 continue
             raise
         v.backward()
-        ok = bool(torch.isfinite(v)) and bool(torch.isfinite(X.grad).all()) and bool(
-            torch.isfinite(Y.grad).all()
+        ok = (
+            bool(torch.isfinite(v))
+            and bool(torch.isfinite(X.grad).all())
+            and bool(torch.isfinite(Y.grad).all())
         )
         if not ok:
             failures.append(f"{name}: value={float(v)}")
@@ -97,8 +100,12 @@ def test_identical_inputs_give_perfect_scores_and_zero_distances():
     X = _rand((30, 6), 12)
     for name in ["cka", "nbs", "procrustes-angular_score", "cka-angular_score", "cca-score"]:
         assert sg.score(name, X, X) == pytest.approx(1.0, abs=1e-12)
-    for name in ["procrustes-distance=angular", "cka-distance=angular",
-                 "procrustes-distance=euclidean", "shape_metric-alpha=0.5-distance=angular"]:
+    for name in [
+        "procrustes-distance=angular",
+        "cka-distance=angular",
+        "procrustes-distance=euclidean",
+        "shape_metric-alpha=0.5-distance=angular",
+    ]:
         assert sg.score(name, X, X) == pytest.approx(0.0, abs=1e-6)
 
 

@@ -29,6 +29,8 @@ def _one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(old)
+
+
 N, P, Q = 48, 12, 11
 
 
@@ -37,9 +39,11 @@ def _data(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     decaying spectra (so that SVCCA's dim=10 and variance cut-offs drop components)."""
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(N, P)) * np.geomspace(3.0, 0.3, P) + 1.5
-    Y = 0.8 * X[:, :Q] @ rng.normal(size=(Q, Q)) + rng.normal(size=(N, Q)) * np.geomspace(
-        2.0, 0.2, Q
-    ) - 0.5
+    Y = (
+        0.8 * X[:, :Q] @ rng.normal(size=(Q, Q))
+        + rng.normal(size=(N, Q)) * np.geomspace(2.0, 0.2, Q)
+        - 0.5
+    )
     return X, Y
 
 

@@ -49,15 +49,21 @@ def test_context_task_matches_the_context_reference_layout():
     task = context_integration_task()
     ref = sg.datasets.load("context")
     assert task.n_conditions == ref.n_conditions == 72
-    for key, ref_key in (("context", "context"), ("motion", "motion"), ("colour", "colour"),
-                         ("choice", "choice")):
+    for key, ref_key in (
+        ("context", "context"),
+        ("motion", "motion"),
+        ("colour", "colour"),
+        ("choice", "choice"),
+    ):
         np.testing.assert_array_equal(task.labels[key], ref.labels[ref_key])
-    rel = np.where(task.labels["context"] < 0, task.labels["motion_coherence"],
-                   task.labels["colour_coherence"])
+    rel = np.where(
+        task.labels["context"] < 0, task.labels["motion_coherence"], task.labels["colour_coherence"]
+    )
     np.testing.assert_array_equal(task.labels["choice"], np.sign(rel))
     lo, hi = task.periods["decision"]
-    np.testing.assert_array_equal(task.targets[lo:].numpy(), np.where(rel > 0, 2, 1)[None]
-                                  .repeat(hi - lo, 0))
+    np.testing.assert_array_equal(
+        task.targets[lo:].numpy(), np.where(rel > 0, 2, 1)[None].repeat(hi - lo, 0)
+    )
     assert (task.targets[:lo] == 0).all() and (task.inputs[lo:, :, 0] == 0).all()
     s0, s1 = task.periods["stimulus"]
     np.testing.assert_allclose(task.inputs[s0, :, 1].numpy(), task.labels["motion_coherence"])
@@ -74,8 +80,17 @@ def test_fit_ctrnn_to_m1_recordings_with_a_reach_task(data_dir):
     def activity(model, inputs):
         return model(inputs)[1][steps]
 
-    hist = sg.fit_model(net, task.inputs, ds, "cka", activity=activity, task_loss=task.loss,
-                        task_weight=1.0, max_iter=30, lr=0.01)
+    hist = sg.fit_model(
+        net,
+        task.inputs,
+        ds,
+        "cka",
+        activity=activity,
+        task_loss=task.loss,
+        task_weight=1.0,
+        max_iter=30,
+        lr=0.01,
+    )
     assert hist.n_iter == 30 and hist.scores.shape == (31,) and np.isfinite(hist.scores).all()
     assert hist.scores[-1] > hist.scores[0] + 0.2
     assert hist.task_losses[-1] < 0.5 * hist.task_losses[0]
@@ -94,9 +109,17 @@ def test_fit_ctrnn_on_context_task_raises_score_and_learns_the_task():
     net = CTRNN(task.n_inputs, 100, 3, seed=1)
     out0 = net(task.inputs)[0]
     acc0 = task.accuracy(out0)
-    hist = sg.fit_model(net, task.inputs, ref, "procrustes-angular_score",
-                        activity=lambda m, i: m(i)[1][steps], task_loss=task.loss,
-                        task_weight=1.0, max_iter=25, lr=0.01)
+    hist = sg.fit_model(
+        net,
+        task.inputs,
+        ref,
+        "procrustes-angular_score",
+        activity=lambda m, i: m(i)[1][steps],
+        task_loss=task.loss,
+        task_weight=1.0,
+        max_iter=25,
+        lr=0.01,
+    )
     assert hist.scores[-1] > hist.scores[0] + 0.05
     assert hist.task_losses[-1] < 0.5 * hist.task_losses[0]
     assert task.accuracy(net(task.inputs)[0]) > max(acc0, 0.7)

@@ -57,8 +57,13 @@ def test_cka_procrustes_asymmetry_free_variant():
     Variant B (X and Y free, (20, 10)); 3 points per side, lr 0.025 for 400 steps to keep the
     test short (the paper: 5 points, lr 0.01, 1000 steps gives the same reached points)."""
     r = sg.allowed_region(
-        None, "cka", "procrustes-angular_score", variant="free", points_per_side=3,
-        max_iter=400, lr=0.025,
+        None,
+        "cka",
+        "procrustes-angular_score",
+        variant="free",
+        points_per_side=3,
+        max_iter=400,
+        lr=0.025,
     )
     assert r.variant == "free" and r.reached.shape == (8, 2) and r.polygon.shape == (9, 2)
     for tr, p in zip(r.trajectories, r.reached):  # reached scores, recomputed with numpy
@@ -95,8 +100,9 @@ def _check_rank_bounds(r, ref=None):
 
 
 def test_cka_nbs_rank_bounds_free_variant():
-    r = sg.allowed_region(None, "cka", "nbs", variant="free", shape=(12, 3), points_per_side=3,
-                          max_iter=300, lr=0.025)
+    r = sg.allowed_region(
+        None, "cka", "nbs", variant="free", shape=(12, 3), points_per_side=3, max_iter=300, lr=0.025
+    )
     _check_rank_bounds(r)
     assert r.ranks.max() <= 3  # rank-3 data: the bounds are tight (NBS² ≤ 3·CKA)
 

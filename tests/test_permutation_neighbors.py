@@ -40,17 +40,26 @@ def test_permutation_metric_equals_brute_force(p, q):
     rng = np.random.default_rng(10 * p + q)
     for _trial in range(3):
         x = rng.normal(size=(15, p)) * rng.uniform(0.5, 3, size=p)
-        y = np.c_[x[:, ::-1][:, :min(p, q)], rng.normal(size=(15, max(0, q - p)))][:, :q]
+        y = np.c_[x[:, ::-1][:, : min(p, q)], rng.normal(size=(15, max(0, q - p)))][:, :q]
         y = y + 0.8 * rng.normal(size=y.shape)
         cos, euc = _brute_force(x, y)
         assert abs(sg.score("permutation_metric-score", x, y) - cos) < 1e-12
-        assert abs(sg.score("permutation_metric-distance=angular", x, y)
-                   - np.arccos(np.clip(cos, -1, 1))) < 1e-10
+        assert (
+            abs(
+                sg.score("permutation_metric-distance=angular", x, y)
+                - np.arccos(np.clip(cos, -1, 1))
+            )
+            < 1e-10
+        )
         assert abs(sg.score("permutation_metric-distance=euclidean", x, y) - euc) < 1e-10
-        assert abs(sg.score("permutation_metric-distance=squared_euclidean", x, y)
-                   - euc**2) < 1e-9
-        assert abs(sg.score("permutation_metric-angular_score", x, y)
-                   - (1 - 2 / np.pi * np.arccos(np.clip(cos, -1, 1)))) < 1e-10
+        assert abs(sg.score("permutation_metric-distance=squared_euclidean", x, y) - euc**2) < 1e-9
+        assert (
+            abs(
+                sg.score("permutation_metric-angular_score", x, y)
+                - (1 - 2 / np.pi * np.arccos(np.clip(cos, -1, 1)))
+            )
+            < 1e-10
+        )
 
 
 def test_permutation_metric_identities_and_batches():
@@ -88,8 +97,11 @@ def _hsic_u(a, b):
     at, bt = a.copy(), b.copy()
     np.fill_diagonal(at, 0)
     np.fill_diagonal(bt, 0)
-    val = (np.sum(at * bt.T) + at.sum() * bt.sum() / ((m - 1) * (m - 2))
-           - 2 * (at @ bt).sum() / (m - 2))
+    val = (
+        np.sum(at * bt.T)
+        + at.sum() * bt.sum() / ((m - 1) * (m - 2))
+        - 2 * (at @ bt).sum() / (m - 2)
+    )
     return val / (m * (m - 3))
 
 
@@ -103,7 +115,8 @@ def _cknna_ref(x, y, k):
         ml[i, list(ny[i])] = 1
     both = mk * ml
     return _hsic_u(both * kx, both * ly) / np.sqrt(
-        _hsic_u(mk * kx, mk * kx) * _hsic_u(ml * ly, ml * ly))
+        _hsic_u(mk * kx, mk * kx) * _hsic_u(ml * ly, ml * ly)
+    )
 
 
 @pytest.mark.parametrize("n,p,q,k", [(30, 6, 4, 5), (50, 3, 8, 10), (12, 20, 15, 3)])
@@ -150,8 +163,9 @@ def test_invariance_claims():
         "translation": lambda t: t + 3 * rng.normal(size=5),
         "invertible_linear": lambda t: t @ a,
     }
-    names = (sg.measures("permutation_metric-*") + sg.measures("mutual_knn-*")
-             + sg.measures("cknna-*"))
+    names = (
+        sg.measures("permutation_metric-*") + sg.measures("mutual_knn-*") + sg.measures("cknna-*")
+    )
     for name in names:
         card, base = sg.card(name), sg.score(name, x, y)
         for inv, t in transforms.items():

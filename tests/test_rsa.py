@@ -118,7 +118,8 @@ def test_bures_rank_deficient_equals_nuclear_norm(shapes):
     for kind in ("squared_euclidean", "correlation"):
         a, b = factors(x, kind), factors(y, kind)
         exact = np.linalg.svd(a.T @ b, compute_uv=False).sum() / (
-            np.linalg.norm(a) * np.linalg.norm(b))
+            np.linalg.norm(a) * np.linalg.norm(b)
+        )
         assert abs(sg.score(f"rsa-rdm={kind}-compare=bures-score", x, y) - exact) < 1e-12
 
 
@@ -180,8 +181,10 @@ def test_soft_spearman_tends_to_spearman():
     x, y = _data((10, 4), 10), _data((10, 3), 11)
     exact = sg.score("rsa-rdm=correlation-compare=spearman-score", x, y)
     errs = [
-        abs(sg.score(f"rsa-rdm=correlation-compare=(soft_spearman-strength={s})-score", x, y)
-            - exact)
+        abs(
+            sg.score(f"rsa-rdm=correlation-compare=(soft_spearman-strength={s})-score", x, y)
+            - exact
+        )
         for s in (0.1, 1, 10, 1e5)
     ]
     assert errs[-1] < 1e-10
@@ -239,9 +242,12 @@ def test_batched_and_3d_inputs():
     rng = np.random.default_rng(12)
     x = rng.normal(size=(10, 4))
     ys = rng.normal(size=(3, 10, 2))
-    for name in ("rsa", "rsa-rdm=euclidean-compare=kendall-score",
-                 "rsa-rdm=cosine-compare=bures-score",
-                 "rsa-rdm=correlation-compare=(soft_spearman-strength=10)-score"):
+    for name in (
+        "rsa",
+        "rsa-rdm=euclidean-compare=kendall-score",
+        "rsa-rdm=cosine-compare=bures-score",
+        "rsa-rdm=correlation-compare=(soft_spearman-strength=10)-score",
+    ):
         batched = sg.score(name, x, ys, batch_ndim=1)
         assert batched.shape == (3,)
         for b in range(3):

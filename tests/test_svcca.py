@@ -109,7 +109,8 @@ def test_full_dimension_svcca_is_mean_canonical_correlation():
 def test_svcca_gradients():
     g = torch.Generator().manual_seed(0)
     x = torch.randn(14, 5, dtype=torch.float64, generator=g) * torch.tensor(
-        [4.0, 2, 1, 0.5, 0.1], dtype=torch.float64)
+        [4.0, 2, 1, 0.5, 0.1], dtype=torch.float64
+    )
     y = torch.randn(14, 3, dtype=torch.float64, generator=g, requires_grad=True)
     for name in ("svcca-var=0.9-score", "svcca-dim=3-score", "svcca-var=0.99-angular_score"):
         m = sg.measure(name)
@@ -133,8 +134,10 @@ def test_batched_and_3d():
         for b in range(2):
             assert abs(out[b] - sg.score(name, x, ys[b])) < 1e-12
         x3, y3 = rng.normal(size=(4, 10, 6)), rng.normal(size=(4, 10, 3))
-        assert abs(sg.score(name, x3, y3) - sg.score(name, x3.reshape(40, 6),
-                                                   y3.reshape(40, 3))) < 1e-12
+        assert (
+            abs(sg.score(name, x3, y3) - sg.score(name, x3.reshape(40, 6), y3.reshape(40, 3)))
+            < 1e-12
+        )
 
 
 def test_invariance_claims():

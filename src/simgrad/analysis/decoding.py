@@ -55,6 +55,7 @@ __all__ = [
     "make_folds",
 ]
 
+
 @dataclass
 class DecodingResult:
     """Cross-validated decoding accuracies.

@@ -1,7 +1,8 @@
 """Closed forms: how CKA, NBS and their angular scores respond to one principal component.
 
-Notation (Cloos et al., ICLR 2025). Flatten ``X`` to ``(n, p)``, centre its columns, ``X̃ = Σ_k s_k u_k v_kᵀ``
-with ``λ_k = s_k²`` (proportional to PC ``k``'s variance), ``S₁ = Σ λ_k``, ``S₂ = Σ λ_k²``.
+Notation (Cloos et al., ICLR 2025). Flatten ``X`` to ``(n, p)``, centre its columns,
+``X̃ = Σ_k s_k u_k v_kᵀ`` with ``λ_k = s_k²`` (proportional to PC ``k``'s variance),
+``S₁ = Σ λ_k``, ``S₂ = Σ λ_k²``.
 Scaling PC ``i`` by ``a`` (``Y = X̃ + (a − 1) s_i u_i v_iᵀ``) gives ``X̃ᵀY`` the singular values
 ``λ_k`` (k ≠ i) and ``|a| λ_i``, hence
 
@@ -268,7 +269,8 @@ def _rank(Xc: np.ndarray) -> int:
 
 
 def nbs_cka_bounds(X: Any, Y: Any, rtol: float = 1e-9) -> Bounds:
-    """Rank bounds between NBS² and CKA (Cloos et al. (ICLR 2025), checked in the paper's allowed regions):
+    """Rank bounds between NBS² and CKA (Cloos et al., ICLR 2025; checked in the paper's
+    allowed regions):
 
         CKA / sqrt(r_X r_Y)  ≤  NBS²  ≤  min(r_X, r_Y) · CKA
 
@@ -300,7 +302,8 @@ def nbs_cka_bounds(X: Any, Y: Any, rtol: float = 1e-9) -> Bounds:
 
 
 def matched_spectrum(X: Any, seed: int = 0) -> np.ndarray:
-    """Gaussian surrogate with ``X``'s spectrum and random singular vectors (Cloos et al., ICLR 2025).
+    """Gaussian surrogate with ``X``'s spectrum and random singular vectors (Cloos et al.,
+    ICLR 2025).
 
     ``X̃ = U S Vᵀ`` (centred, flattened); ``G ~ N(0, 1)`` of the same shape, centred, with thin SVD
     ``U_G S_G V_Gᵀ``; the surrogate is ``U_G S V_Gᵀ``, reshaped to ``X``'s shape. Uses

@@ -1,4 +1,5 @@
-"""First-crossing thresholds along a trajectory (a pitfall of the original code: never report the last score as a threshold).
+"""First-crossing thresholds along a trajectory (never the last score: a pitfall of the
+original code).
 
 A curve ``values[j]`` is recorded at scores ``scores[j]`` (iteration order). The threshold
 score of a ``target`` is read at the **first** recorded iterate whose value reaches it,

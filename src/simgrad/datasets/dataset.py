@@ -188,7 +188,8 @@ class Dataset:
 
     # ------------------------------------------------------------------ files
     def to_npz(self, path: str | os.PathLike) -> Path:
-        """Write the simgrad file format (docs/datasets.md): ``data``, ``label_<name>`` (+ ``time``, ``meta_*``).
+        """Write the simgrad file format (docs/datasets.md): ``data``, ``label_<name>``
+        (+ ``time``, ``meta_*``).
 
         No pickled objects are written; the write is atomic (temporary file + ``os.replace``).
         :func:`simgrad.datasets.from_file` reads it back.

@@ -39,8 +39,7 @@ def _unit_rows(x: torch.Tensor) -> torch.Tensor:
 def _check_topk(n: int, k: int, minimum_n: int = 2) -> None:
     if k > n - 1:
         raise ValueError(
-            f"topk={k} neighbours need more than {k} samples (got {n} samples); "
-            "use a smaller topk."
+            f"topk={k} neighbours need more than {k} samples (got {n} samples); use a smaller topk."
         )
     if n < minimum_n:
         raise ValueError(f"CKNNA needs at least {minimum_n} samples, got {n}.")
@@ -101,14 +100,15 @@ def cknna(x: torch.Tensor, y: torch.Tensor, k: int) -> torch.Tensor:
 # ----------------------------------------------------------------------------- registration
 def _topk(minimum: int) -> Param:
     return Param(
-        "topk", kind="int", grid=(5, 10), check=lambda k: k >= minimum,
+        "topk",
+        kind="int",
+        grid=(5, 10),
+        check=lambda k: k >= minimum,
         check_msg=f"the number of neighbours must be at least {minimum}.",
     )
 
 
-_REFS = (
-    "Huh et al. 2024, The Platonic Representation Hypothesis (ICML)",
-)
+_REFS = ("Huh et al. 2024, The Platonic Representation Hypothesis (ICML)",)
 
 
 def _card_knn(values):
@@ -149,14 +149,24 @@ def _card_cknna(values):
     )
 
 
-register(Template(
-    "mutual_knn", "score", (_topk(1),),
-    lambda topk: (lambda x, y, n_conditions=None: mutual_knn(x, y, topk)), _card_knn,
-))
-register(Template(
-    "cknna", "score", (_topk(2),),
-    lambda topk: (lambda x, y, n_conditions=None: cknna(x, y, topk)), _card_cknna,
-))
+register(
+    Template(
+        "mutual_knn",
+        "score",
+        (_topk(1),),
+        lambda topk: lambda x, y, n_conditions=None: mutual_knn(x, y, topk),
+        _card_knn,
+    )
+)
+register(
+    Template(
+        "cknna",
+        "score",
+        (_topk(2),),
+        lambda topk: lambda x, y, n_conditions=None: cknna(x, y, topk),
+        _card_cknna,
+    )
+)
 
 alias("mutual_knn", "mutual_knn-topk=10-score")
 alias("cknna", "cknna-topk=10-score")

@@ -82,14 +82,26 @@ _FORMS = {
 
 _TEXT = {
     "score": ("cosine after optimal unit matching", "⟨X̃, ỸP*⟩ / (‖X̃‖‖Ỹ‖)", (-1.0, 1.0)),
-    "distance=angular": ("angle after optimal unit matching", "arccos(⟨X̃, ỸP*⟩ / (‖X̃‖‖Ỹ‖))",
-                         (0.0, float(np.pi))),
-    "angular_score": ("angular score after optimal unit matching",
-                      "1 − (2/π)·arccos(⟨X̃, ỸP*⟩ / (‖X̃‖‖Ỹ‖))", (-1.0, 1.0)),
-    "distance=euclidean": ("Euclidean distance after optimal unit matching", "‖X̃ − ỸP*‖_F",
-                           (0.0, float("inf"))),
-    "distance=squared_euclidean": ("squared Euclidean distance after optimal unit matching",
-                                   "‖X̃ − ỸP*‖²_F", (0.0, float("inf"))),
+    "distance=angular": (
+        "angle after optimal unit matching",
+        "arccos(⟨X̃, ỸP*⟩ / (‖X̃‖‖Ỹ‖))",
+        (0.0, float(np.pi)),
+    ),
+    "angular_score": (
+        "angular score after optimal unit matching",
+        "1 − (2/π)·arccos(⟨X̃, ỸP*⟩ / (‖X̃‖‖Ỹ‖))",
+        (-1.0, 1.0),
+    ),
+    "distance=euclidean": (
+        "Euclidean distance after optimal unit matching",
+        "‖X̃ − ỸP*‖_F",
+        (0.0, float("inf")),
+    ),
+    "distance=squared_euclidean": (
+        "squared Euclidean distance after optimal unit matching",
+        "‖X̃ − ỸP*‖²_F",
+        (0.0, float("inf")),
+    ),
 }
 
 

@@ -97,12 +97,18 @@ def pwcca(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 # ----------------------------------------------------------------------------- registration
 VAR = Param(
-    "var", kind="float", grid=(0.95, 0.99),
-    check=lambda v: 0 < v <= 1, check_msg="the explained-variance fraction must lie in (0, 1].",
+    "var",
+    kind="float",
+    grid=(0.95, 0.99),
+    check=lambda v: 0 < v <= 1,
+    check_msg="the explained-variance fraction must lie in (0, 1].",
 )
 DIM = Param(
-    "dim", kind="int", grid=(10,),
-    check=lambda k: k >= 1, check_msg="the number of components must be at least 1.",
+    "dim",
+    kind="int",
+    grid=(10,),
+    check=lambda k: k >= 1,
+    check_msg="the number of components must be at least 1.",
 )
 _REFS = (
     "Raghu et al. 2017, SVCCA: Singular vector canonical correlation analysis",
@@ -112,8 +118,10 @@ _REFS = (
 
 def _svcca_card(values: dict) -> dict:
     if "var" in values:
-        how = f"the fewest principal components explaining ≥ {format_number(values['var'])} of " \
-              "the variance (each input separately)"
+        how = (
+            f"the fewest principal components explaining ≥ {format_number(values['var'])} of "
+            "the variance (each input separately)"
+        )
     else:
         how = f"the top {values['dim']} principal components (all, if fewer)"
     return dict(
@@ -158,14 +166,19 @@ def _pwcca_card(values: dict) -> dict:
         differentiable=False,
         # weights depend on X alone and CCA on the span of Y: any invertible map of Y is free
         invariances=(
-            "permutation", "orthogonal", "isotropic_scaling", "translation", "invertible_linear"
+            "permutation",
+            "orthogonal",
+            "isotropic_scaling",
+            "translation",
+            "invertible_linear",
         ),
         estimator="plug-in (in-sample)",
         cost="O(n·d² + d³)",
         references=(
             "Morcos et al. 2018, Insights on representational similarity in neural networks "
             "with canonical correlation",
-        ) + _REFS[1:],
+        )
+        + _REFS[1:],
     )
 
 
