@@ -13,22 +13,12 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import statistics
 import tempfile
-import time
 from pathlib import Path
 
 import simgrad as sg
+from bench_pairwise import timeit  # median of repeats (run from benchmarks/ or as a script)
 from simgrad.options import RunOptions
-
-
-def _median(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def _user_error(d: Path) -> None:
@@ -50,9 +40,9 @@ def main(argv: list[str] | None = None) -> int:
         kw = dict(data=data, measures=["cka", "nbs"], max_iter=40, out=d / "run", progress=False)
         sg.run(**kw)  # the first run computes; the timed ones resume
         rows = [
-            ("RunOptions.create() (defaults)", _median(RunOptions.create, a.repeats), "< 1 s"),
-            ("user error before any work", _median(lambda: _user_error(d), a.repeats), "< 1 s"),
-            ("resume a finished run", _median(lambda: sg.run(**kw), a.repeats), "< 30 s"),
+            ("RunOptions.create() (defaults)", timeit(RunOptions.create, a.repeats), "< 1 s"),
+            ("user error before any work", timeit(lambda: _user_error(d), a.repeats), "< 1 s"),
+            ("resume a finished run", timeit(lambda: sg.run(**kw), a.repeats), "< 30 s"),
         ]
     if a.markdown:
         print("| pipeline | median (s) | target |\n|---|---|---|")
