@@ -59,6 +59,13 @@ def test_site_builds_strictly(tmp_path):
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     api = (tmp_path / "site" / "api" / "index.html").read_text()
     assert "simgrad.optim.optimize" in api and "allowed_region" in api
+    # a cross-reference that did not resolve stays as literal "[target][]" in the page
+    unresolved = {
+        page.relative_to(tmp_path / "site").as_posix()
+        for page in (tmp_path / "site").rglob("*.html")
+        if "][]" in page.read_text(encoding="utf-8")
+    }
+    assert not unresolved, f"unresolved [target][] links in {sorted(unresolved)}"
 
 
 def _resolve(path: str) -> object:

@@ -10,7 +10,7 @@ the generic drivers (``register_hooks``: ``pairwise``, ``streaming``, ``theory``
 
 from importlib import import_module
 
-from .card import Card
+from .cards import Card
 from .registry import (
     Measure,
     aliases,

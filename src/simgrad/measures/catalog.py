@@ -14,7 +14,7 @@ import math
 import sys
 from collections import defaultdict
 
-from .card import Card
+from .cards import Card
 from .registry import aliases, card, family_description, measures
 
 __all__ = ["COLUMNS", "family_text", "render", "row"]

@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from .._array import Pair, check_pair
-from .card import Card
+from .cards import Card
 
 __all__ = [
     "Card",
