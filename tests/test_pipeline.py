@@ -275,11 +275,15 @@ def test_compute_writes_nothing_but_checkpoints(small, tmp_path):
 
 def test_write_run_without_figures_or_html_writes_tables_and_run_json(small, tmp_path):
     res = compute(_tiny(small[0], tmp_path / "o"), progress=False)
-    out = write_run(res, tmp_path / "w", figures=False, html=False)
-    assert out == tmp_path / "w"
+    log = io.StringIO()
+    written = write_run(res, tmp_path / "w", figures=False, html=False, progress=log)
+    out = written.out
+    assert out == tmp_path / "w" and log.getvalue().startswith("wrote tables  [")
     assert _tree(out) == {f"results/{n}.csv" for n in TABLE_COLUMNS} | {"run.json"}
     info = json.loads((out / "run.json").read_text())
     assert info["arguments"]["out"] == str(out) and "csv_s" in info["timings"]
+    assert written.info == info  # the result carries what run.json holds
+    assert "total_s" not in res.info["timings"]  # the computed result is left as it was
     pd.testing.assert_frame_equal(
         pd.read_csv(out / "results" / "scores.csv"), res.scores, check_dtype=False
     )

@@ -25,7 +25,7 @@ def _run(args: argparse.Namespace) -> int:
             retries=args.retries,
             progress=False if args.quiet else None,
             report=False if args.no_report else None,
-            unit_reports=True if args.unit_reports else None,
+            unit_reports=args.unit_reports,
         )
     except (ValueError, TypeError) as exc:
         print(f"simgrad sweep: error: {exc}", file=sys.stderr)
@@ -73,7 +73,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-report", action="store_true", help="no sweep report.html: tables only")
     p.add_argument(
         "--unit-reports",
-        action="store_true",
+        action=argparse.BooleanOptionalAction,
+        default=None,
         help="also write figures and report.html in every unit's folder (slower; default: "
         "the grid's 'unit_reports', else tables and run.json only)",
     )

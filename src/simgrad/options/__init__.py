@@ -211,10 +211,10 @@ class RunOptions:
     )
 
     def __post_init__(self) -> None:
-        for f in fields(self):
-            object.__setattr__(self, f.name, f.metadata["check"](getattr(self, f.name)))
         if self.data is not None and self.dataset is not None:
             raise ValueError("give either dataset (a name) or data (a file), not both.")
+        for f in fields(self):
+            object.__setattr__(self, f.name, f.metadata["check"](getattr(self, f.name)))
         if self.data is None and self.dataset is None:
             object.__setattr__(self, "dataset", "context")
 
@@ -230,8 +230,6 @@ class RunOptions:
             raise TypeError(f"{_at(where)}options must be a mapping, got {mapping!r}.")
         _check_keys(mapping, where, ValueError)
         given = {k: v for k, v in mapping.items() if v is not None}
-        if "dataset" in given and "data" in given:
-            raise ValueError(f"{_at(where)}give either 'dataset' or 'data', not both.")
         try:
             return cls(**given)
         except (ValueError, TypeError) as exc:
@@ -251,8 +249,6 @@ class RunOptions:
         cfg = load_config(config) if config is not None else {}
         cfg = {k: v for k, v in cfg.items() if v is not None}
         given = {k: v for k, v in given.items() if v is not None}
-        if "dataset" in given and "data" in given:
-            raise ValueError("give either dataset (a name) or data (a file), not both.")
         source = {"dataset", "data"}
         if given.keys() & source:
             cfg = {k: v for k, v in cfg.items() if k not in source}
@@ -277,6 +273,12 @@ class RunOptions:
         from ..measures import measure
 
         return tuple(measure(m).name for m in self.measures)
+
+    @property
+    def decode_budget(self) -> int | None:
+        """The decoding budget per label and run: ``None`` = every recorded iterate
+        (``decode_iterates`` 0), else ``decode_iterates``."""
+        return self.decode_iterates or None
 
     @property
     def source_text(self) -> str:

@@ -19,7 +19,20 @@ from __future__ import annotations
 import sys
 from typing import Any, TextIO
 
-__all__ = ["Progress"]
+__all__ = ["Progress", "isatty"]
+
+
+def isatty(stream: TextIO) -> bool:
+    """Whether ``stream`` is a terminal (``False`` for streams without ``isatty`` or closed).
+
+    >>> import io
+    >>> isatty(io.StringIO())
+    False
+    """
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):  # no isatty, or a closed stream
+        return False
 
 
 class _NoBar:
@@ -60,12 +73,7 @@ class Progress:
         if target is True:
             target = sys.stderr
         self.stream: TextIO | None = target or None
-        isatty = getattr(self.stream, "isatty", None)
-        self.tty = bool(isatty()) if callable(isatty) else False
-
-    @property
-    def enabled(self) -> bool:
-        return self.stream is not None
+        self.tty = self.stream is not None and isatty(self.stream)
 
     def line(self, msg: str) -> None:
         if self.stream is not None:

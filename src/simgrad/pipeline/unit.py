@@ -90,7 +90,7 @@ def unit_key(fp: str, options: Any, measure: str, seed: int, labels: Sequence[st
             "max_iter": options.max_iter,
             "lr": options.lr,
             "labels": list(labels),
-            "decode_iterates": options.decode_iterates or None,
+            "decode_iterates": options.decode_budget,
             "device": options.device.split(":")[0],
         }
     )
@@ -169,7 +169,7 @@ def compute_unit(
         "n_iter": np.asarray(int(traj.n_iter)),
     }
     if labels:
-        arrays.update(_decoding_arrays(traj, ds, labels, seed, options.decode_iterates or None))
+        arrays.update(_decoding_arrays(traj, ds, labels, seed, options.decode_budget))
     t_dec = time.perf_counter() - t1
     n_dec = len(arrays.get("decoded_iterations", []))
     log(f"  decoded {len(labels)} label(s) at {n_dec} iterates  [{t_dec:.1f} s]")

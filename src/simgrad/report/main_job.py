@@ -14,7 +14,6 @@ Example (about a minute on a laptop)::
 
 from __future__ import annotations
 
-import dataclasses
 import inspect
 import os
 import typing
@@ -23,7 +22,7 @@ from typing import Any
 from ..options import RunOptions, spec
 from ..pipeline import RunResult, compute
 from .summary import format_summary
-from .write import write_files
+from .write import write_run
 
 __all__ = ["run"]
 
@@ -49,13 +48,11 @@ def run(
     any optimization.
     """
     opts = RunOptions.create(config, dataset=dataset, **options)
-    result = compute(opts, progress=progress)
-    info = write_files(result, result.out)
-    result = dataclasses.replace(result, info=info)
+    result = write_run(compute(opts, progress=progress), progress=progress)
     if progress:
         from ..measures import short_name
 
-        names = {m: short_name(m) for m in info["measures"]}
+        names = {m: short_name(m) for m in result.info["measures"]}
         print("\n" + format_summary(result.summary, cutoff=opts.cutoff, names=names), flush=True)
         print(f"\nreport: {result.report}", flush=True)
     return result

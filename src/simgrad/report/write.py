@@ -13,6 +13,7 @@ clock, so the same result gives the same bytes (only the timings in ``run.json``
 from __future__ import annotations
 
 import copy
+import dataclasses
 import os
 import time
 from pathlib import Path
@@ -28,6 +29,7 @@ from .._io import (
     check_writable_dir,
 )
 from ..pipeline import TABLE_COLUMNS, RunResult
+from ..pipeline.progress import Progress
 from . import figures as F
 from .captions import caption
 
@@ -54,22 +56,22 @@ def _figures(result: RunResult, colors: dict) -> dict[str, Any]:
     }
 
 
-def write_files(
-    result: RunResult, out: Path, *, figures: bool = True, html: bool = True
-) -> dict[str, Any]:
-    """Write the files into ``out`` and return the ``run.json`` content written (the
-    result's ``info`` plus the writing timings)."""
+def _write_files(
+    result: RunResult, out: Path, figures: bool, html: bool
+) -> tuple[dict[str, Any], int]:
+    """Write the files into ``out``; return the ``run.json`` content written (the result's
+    ``info`` plus the writing timings) and the number of figures drawn."""
     from .page import run_page
 
     t0 = time.perf_counter()
     for name in TABLE_COLUMNS:
         atomic_write_csv(out / "results" / f"{name}.csv", getattr(result, name))
     timings = {"csv_s": time.perf_counter() - t0}
+    pngs: dict[str, tuple[bytes, str]] = {}
     if figures or html:
         t1 = time.perf_counter()
         colors = F.measure_colors(list(result.info["measures"]))
         opts = result.options
-        pngs: dict[str, tuple[bytes, str]] = {}
         for key, fig in _figures(result, colors).items():
             if fig is None:
                 continue
@@ -89,7 +91,7 @@ def write_files(
     t["total_s"] = t.get("compute_s", 0.0) + sum(timings.values())
     t["finished"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     atomic_write_json(out / "run.json", info)
-    return info
+    return info, len(pngs)
 
 
 def write_run(
@@ -98,19 +100,27 @@ def write_run(
     *,
     figures: bool = True,
     html: bool = True,
-) -> Path:
+    progress: Any = False,
+) -> RunResult:
     """Write a run's files into ``out`` (default: the run's own ``result.out``).
 
     The tables (``results/*.csv``) and ``run.json`` are always written; ``figures=False``
-    skips ``figures/*.png`` and ``html=False`` skips ``report.html``. Returns the folder.
+    skips ``figures/*.png`` and ``html=False`` skips ``report.html``. ``progress`` as in
+    :func:`simgrad.pipeline.compute` (one line saying what was written). Returns the result
+    with ``out`` the folder written and ``info`` the ``run.json`` written there (the
+    computation's info plus the writing timings).
 
     >>> from simgrad.pipeline import compute                        # doctest: +SKIP
     >>> res = compute(sg.RunOptions.create(max_iter=50, out="o"))  # doctest: +SKIP
-    >>> write_run(res, figures=False, html=False)                   # doctest: +SKIP
+    >>> write_run(res, figures=False, html=False).out               # doctest: +SKIP
     PosixPath('o')
     """
     if not isinstance(result, RunResult):
         raise TypeError(f"result must be a RunResult, got {type(result).__name__}.")
     folder = check_writable_dir(result.out if out is None else out, "out")
-    write_files(result, folder, figures=figures, html=html)
-    return folder
+    info, n_figures = _write_files(result, folder, figures, html)
+    seconds = sum(info["timings"].get(k, 0.0) for k in ("csv_s", "figures_s", "report_s"))
+    written = "tables" + (f", {n_figures} figures" if figures else "")
+    written += " and the report" if html else ""
+    Progress(progress).line(f"wrote {written}  [{seconds:.1f} s]")
+    return dataclasses.replace(result, out=folder, info=info)

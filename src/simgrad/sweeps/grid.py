@@ -187,8 +187,13 @@ def _settings(options: dict, source: str) -> tuple[tuple[dict, ...], tuple[str, 
     for key, value in options.items():
         if not isinstance(key, str):
             raise TypeError(f"{source}: option names must be strings, got {key!r}.")
-        if key in OWNED_BY_SWEEP:
+        if key in OWNED_BY_SWEEP or key == "progress":
             raise ValueError(f"{source}: key {key!r} is set by the sweep itself; remove it.")
+        if key == "config":
+            raise ValueError(
+                f"{source}: key 'config' is not allowed: a sweep grid holds the options "
+                "itself; copy them from the config file."
+            )
         if key not in fields:
             allowed = sorted(k for k in fields if k not in OWNED_BY_SWEEP)
             raise ValueError(

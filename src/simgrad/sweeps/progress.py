@@ -26,6 +26,8 @@ import time
 from dataclasses import dataclass
 from typing import TextIO
 
+from ..pipeline.progress import isatty
+
 __all__ = ["LinePrinter", "Progress"]
 
 
@@ -107,7 +109,7 @@ class LinePrinter:
 
     def __call__(self, p: Progress) -> None:
         stream = self.stream or sys.stderr
-        tty = self.tty if self.tty is not None else _isatty(stream)
+        tty = self.tty if self.tty is not None else isatty(stream)
         if not tty:
             if p.last is not None:
                 print(f"{p.line()} · {p.last} {p.last_status}", file=stream, flush=True)
@@ -120,10 +122,3 @@ class LinePrinter:
             return
         self._last_counts, self._last_time = counts, now
         print(p.line(), file=stream, flush=True)
-
-
-def _isatty(stream: TextIO) -> bool:
-    try:
-        return bool(stream.isatty())
-    except (AttributeError, ValueError):  # no isatty, or a closed stream
-        return False

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import fields
 from html import escape
 from typing import TYPE_CHECKING, Any
 
@@ -21,7 +20,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from .._io import atomic_write_bytes, atomic_write_text
-from ..report.figures import measure_colors, png_bytes, short_name
+from ..measures import short_name
+from ..report.figures import measure_colors, png_bytes
 from ..report.html import figure_html, measure_name_html, page_head, table_html
 from .units import UNITS
 
@@ -150,7 +150,7 @@ def _never_at(grid: Grid) -> float:
         return float(targets.pop())
     from ..options import RunOptions
 
-    return float({f.name: f.default for f in fields(RunOptions)}["target"])
+    return RunOptions.target
 
 
 _EMPTY = {

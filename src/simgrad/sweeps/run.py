@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import platform
 import shutil
+import sys
 import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -217,7 +218,10 @@ def _run_grid(
     out = check_writable_dir(out, "out").resolve()
     (out / UNITS).mkdir(exist_ok=True)
     units = grid.units()
-    todo = [u for u in units if not (unit_dir(out, u) / MARKER).is_file()]
+    done = {u.uid for u in units if (unit_dir(out, u) / MARKER).is_file()}
+    todo = [u for u in units if u.uid not in done]
+    if unit_reports:
+        _warn_missing_pages([u for u in units if u.uid in done], out)
     manifest = {
         "versions": _versions(),
         "grid": grid.as_dict(),
@@ -225,7 +229,7 @@ def _run_grid(
         "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "status": "running",
         "unit_reports": unit_reports,
-        "units": {u.uid: "pending" if u in todo else "finished" for u in units},
+        "units": {u.uid: "finished" if u.uid in done else "pending" for u in units},
     }
     atomic_write_json(out / "sweep.json", manifest)
     t0 = time.perf_counter()
@@ -249,6 +253,19 @@ def _run_grid(
         write_report(result, grid, level=level)
     _finish(result, manifest, outcome)
     return result
+
+
+def _warn_missing_pages(finished: Sequence[Unit], out: Path) -> None:
+    """Unit pages are not part of a unit's identity: a unit finished without them keeps none
+    when a later run asks for them. Say so (the unit folder can be removed to redo it)."""
+    missing = [u for u in finished if not (unit_dir(out, u) / "report.html").is_file()]
+    if missing:
+        print(
+            f"sweep: {len(missing)} finished unit(s) were computed without unit reports and "
+            f"keep none (e.g. {unit_dir(out, missing[0])}); remove a unit's folder to redo it "
+            "with its report.",
+            file=sys.stderr,
+        )
 
 
 def _finish(result: SweepResult, manifest: dict, outcome: Outcome) -> None:
