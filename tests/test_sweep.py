@@ -600,6 +600,15 @@ def test_units_write_tables_only_unless_unit_reports_are_asked_for(tmp_path, cap
         a = (plain / "units" / uid / "results" / f"{name}.csv").read_bytes()
         assert a == (full / "units" / uid / "results" / f"{name}.csv").read_bytes()
     assert json.loads((full / "sweep.json").read_text())["unit_reports"] is True
+    # asking for unit reports over units finished without them says so (they keep none)
+    cmd = ["sweep", str(grid), "--out", str(plain), "--workers", "0", "--quiet"]
+    assert main([*cmd, "--unit-reports"]) == 0
+    assert "1 finished unit(s) were computed without unit reports" in capsys.readouterr().err
+    assert "report.html" not in _files(plain / "units" / uid)
+    # --no-unit-reports overrides a grid file's unit_reports = true
+    grid.write_text(grid.read_text() + "unit_reports = true\n")
+    assert main([*cmd[:3], str(tmp_path / "off"), *cmd[4:], "--no-unit-reports"]) == 0
+    assert "report.html" not in _files(tmp_path / "off" / "units" / uid)
     lib = sg.sweep(  # the library's switch, and the grid file's key, do the same
         datasets=["toy2d"],
         measures=["cka"],
