@@ -23,8 +23,6 @@ gradients stay finite at Y = X, at rotations of X and for rank-deficient inputs.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import torch
 
@@ -72,26 +70,20 @@ def procrustes_sq_euclidean(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return _sq_euclid(*shape_terms(center(x), center(y)))
 
 
-def partial_whitener(
-    c: torch.Tensor, alpha: float, n_pad: int = 0, eigval_tol: float = 1e-7
-) -> torch.Tensor:
-    """netrep's partial-whitening matrix Z for the Gram ``c = X̃ᵀX̃`` (so ``X_α = X̃ Z``).
+def _variance(lam: torch.Tensor, alpha: float) -> torch.Tensor:
+    """The variance of a partially whitened direction of variance λ: α²λ + 2α(1−α)λ^½ + (1−α)²."""
+    return alpha**2 * lam + 2 * alpha * (1 - alpha) * lam.sqrt() + (1 - alpha) ** 2
 
-    λ, V = eigh(c) with λ clipped at ``eigval_tol``; Z = V diag(α + (1−α)λ^(−½)) Vᵀ × √(Σλ /
-    Σ(α²λ + 2α(1−α)λ^½ + (1−α)²)). ``n_pad`` zero columns (netrep's zero-padding to the
-    other input's width) add ``n_pad`` clipped eigenvalues to both sums; their columns of
-    X_α are zero, so Z itself is only needed on the real units. One ``eigh`` serves the
-    eigenvalues (differentiated directly) and Z (Daleckii–Krein backward).
-    """
+
+def _whitening(
+    c: torch.Tensor, alpha: float, eigval_tol: float
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """netrep's partial whitening of the Gram ``c = X̃ᵀX̃`` before its variance rescale:
+    ``(Z₀, Σλ, Σ var(λ))`` with ``Z₀ = V diag(α + (1−α)λ^(−½)) Vᵀ`` and λ clipped at
+    ``eigval_tol``. One ``eigh`` serves the sums (differentiated directly) and ``Z₀``
+    (Daleckii–Krein backward)."""
     lam_raw, v = torch.linalg.eigh(c)
     lam = lam_raw.clamp_min(eigval_tol)
-
-    def var(l: torch.Tensor) -> torch.Tensor:
-        return alpha**2 * l + 2 * alpha * (1 - alpha) * l.sqrt() + (1 - alpha) ** 2
-
-    pad_l = n_pad * eigval_tol
-    pad_v = n_pad * var(torch.tensor(eigval_tol, dtype=c.dtype)).item()
-    rescale = ((lam.sum(-1) + pad_l) / (var(lam).sum(-1) + pad_v)).sqrt()
 
     def f(l: torch.Tensor) -> torch.Tensor:
         return alpha + (1 - alpha) * l.clamp_min(eigval_tol).rsqrt()
@@ -102,7 +94,35 @@ def partial_whitener(
         )
 
     z = sym_matrix_function(c, f, fp, eig=(lam_raw.detach(), v.detach()))
-    return z * rescale[..., None, None]
+    return z, lam.sum(-1), _variance(lam, alpha).sum(-1)
+
+
+def _variance_rescale(
+    lam_sum: torch.Tensor,
+    var_sum: torch.Tensor,
+    n_pad: int | torch.Tensor,
+    alpha: float,
+    eigval_tol: float,
+) -> torch.Tensor:
+    """√((Σλ + n_pad·tol) / (Σvar + n_pad·var(tol))): the rescale that keeps the total
+    variance, with ``n_pad`` zero-padded units (netrep) counted as clipped eigenvalues.
+    ``n_pad`` may be a tensor (one padded width per pair)."""
+    pad_v = _variance(torch.tensor(eigval_tol, dtype=lam_sum.dtype), alpha).item()
+    return ((lam_sum + n_pad * eigval_tol) / (var_sum + n_pad * pad_v)).sqrt()
+
+
+def partial_whitener(
+    c: torch.Tensor, alpha: float, n_pad: int = 0, eigval_tol: float = 1e-7
+) -> torch.Tensor:
+    """netrep's partial-whitening matrix Z for the Gram ``c = X̃ᵀX̃`` (so ``X_α = X̃ Z``).
+
+    λ, V = eigh(c) with λ clipped at ``eigval_tol``; Z = V diag(α + (1−α)λ^(−½)) Vᵀ × √(Σλ /
+    Σ(α²λ + 2α(1−α)λ^½ + (1−α)²)). ``n_pad`` zero columns (netrep's zero-padding to the
+    other input's width) add ``n_pad`` clipped eigenvalues to both sums; their columns of
+    X_α are zero, so Z itself is only needed on the real units.
+    """
+    z, lam_sum, var_sum = _whitening(c, alpha, eigval_tol)
+    return z * _variance_rescale(lam_sum, var_sum, n_pad, alpha, eigval_tol)[..., None, None]
 
 
 def partial_whiten(x: torch.Tensor, alpha: float, eigval_tol: float = 1e-7) -> torch.Tensor:
@@ -363,34 +383,19 @@ _EIG_TOL = 1e-7  # netrep's eigenvalue clip, as in partial_whitener
 
 
 def _whiten_parts(xc: torch.Tensor, alpha: float):
-    """netrep partial whitening of centred xc without its variance rescale, and the two sums
-    (Σλ, Σ(α²λ + 2α(1−α)λ^½ + (1−α)²)) from which the rescale for any zero-padded width
-    follows (None at α = 1)."""
+    """Centred xc partially whitened without its variance rescale, and the two sums from
+    which the rescale for any zero-padded width follows (None at α = 1)."""
     if alpha > 1 - _EIG_TOL:
         return xc, None
-    c = xc.transpose(0, 1) @ xc
-    lam = torch.linalg.eigvalsh(c).clamp_min(_EIG_TOL)
-    new_var = (alpha**2 * lam + 2 * alpha * (1 - alpha) * lam.sqrt() + (1 - alpha) ** 2).sum()
-
-    def f(l: torch.Tensor) -> torch.Tensor:
-        return alpha + (1 - alpha) * l.clamp_min(_EIG_TOL).rsqrt()
-
-    def fp(l: torch.Tensor) -> torch.Tensor:
-        return torch.where(
-            l > _EIG_TOL, -0.5 * (1 - alpha) * l.clamp_min(_EIG_TOL).pow(-1.5), 0 * l
-        )
-
-    return xc @ sym_matrix_function(c, f, fp), (lam.sum(), new_var)
+    z, lam_sum, var_sum = _whitening(xc.transpose(0, 1) @ xc, alpha, _EIG_TOL)
+    return xc @ z, (lam_sum, var_sum)
 
 
 def _rescale(sums, d: int, width: torch.Tensor, alpha: float) -> torch.Tensor:
     """Variance rescale of a whitened rep of width d zero-padded to ``width`` (vector)."""
     if sums is None:
         return torch.ones_like(width)
-    lam_sum, new_var = sums
-    extra = width - d
-    pad_var = alpha**2 * _EIG_TOL + 2 * alpha * (1 - alpha) * math.sqrt(_EIG_TOL) + (1 - alpha) ** 2
-    return ((lam_sum + extra * _EIG_TOL) / (new_var + extra * pad_var)).sqrt()
+    return _variance_rescale(*sums, width - d, alpha, _EIG_TOL)
 
 
 def _all_pairs_terms(A, B, alpha: float, ctx, widths_a, widths_b):
