@@ -47,9 +47,8 @@ class PairContext:
         """Refuse ``algorithm="feature"``/``"sample"`` (for hooks without that choice)."""
         if self.algorithm != "auto":
             raise ValueError(
-                f"algorithm={self.algorithm!r} is not available for {self.name}; use 'auto' "
-                "(the feature/sample switch applies to the CKA, ENSD, shape, CCA and "
-                "regression families)."
+                f"algorithm={self.algorithm!r} is not available for {self.name}: it has no "
+                "feature- or sample-space variant; use 'auto'."
             )
 
     def pairs(

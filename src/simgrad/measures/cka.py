@@ -62,6 +62,12 @@ def choose_algorithm(n: int, p: int, q: int) -> str:
     return choice
 
 
+def _check_song(n: int, hsic: str) -> None:
+    """The unbiased (song) HSIC is defined from 4 samples on."""
+    if hsic == "song" and n < 4:
+        raise ValueError(f"The unbiased (song) HSIC needs at least 4 samples, got {n}.")
+
+
 def cka_linear(x: torch.Tensor, y: torch.Tensor, hsic: str = "gretton") -> torch.Tensor:
     """Linear CKA of ``(..., n, p)`` and ``(..., n, q)`` with the given HSIC estimator.
 
@@ -69,8 +75,7 @@ def cka_linear(x: torch.Tensor, y: torch.Tensor, hsic: str = "gretton") -> torch
     and keeps its fourth powers of the data inside the float32 range at any data scale.
     """
     n, p, q = x.shape[-2], x.shape[-1], y.shape[-1]
-    if hsic == "song" and n < 4:
-        raise ValueError(f"The unbiased (song) HSIC needs at least 4 samples, got {n}.")
+    _check_song(n, hsic)
     xc, yc = center(x), center(y)
     if choose_algorithm(n, p, q) == "sample":
         k, l_ = xc @ xc.transpose(-1, -2), yc @ yc.transpose(-1, -2)
@@ -94,8 +99,7 @@ def cka_linear(x: torch.Tensor, y: torch.Tensor, hsic: str = "gretton") -> torch
 def hsic_from_grams(k: torch.Tensor, l: torch.Tensor, hsic: str = "gretton") -> torch.Tensor:
     """HSIC between two n×n kernel matrices (gretton: /(n−1)²; song: /(n(n−3)); lange: raw)."""
     n = k.shape[-1]
-    if hsic == "song" and n < 4:
-        raise ValueError(f"The unbiased (song) HSIC needs at least 4 samples, got {n}.")
+    _check_song(n, hsic)
     s = (center_kernel(k, hsic) * center_kernel(l, hsic)).sum((-2, -1))
     if hsic == "gretton":
         return s / (n - 1) ** 2
@@ -293,11 +297,6 @@ register_hooks("cka", streaming=_streaming, theory=_theory)
 
 
 # ----------------------------------------------------------------------------- all-pairs hook
-def _check_song(n: int, hsic: str) -> None:
-    if hsic == "song" and n < 4:
-        raise ValueError(f"The unbiased (song) HSIC needs at least 4 samples, got {n}.")
-
-
 def _pairwise(A, B, values, ctx):
     """All pairs (``sg.pairwise``): linear kernels from the driver's linear-kernel statistics
     (one Σ a·b GEMM for the row-norm terms); RBF kernels built and centred once per

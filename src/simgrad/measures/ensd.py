@@ -39,8 +39,13 @@ def ensd(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     xx, yy = xx / sx, yy / sy
     xy = xc.transpose(-1, -2) @ yc / (sx.sqrt() * sy.sqrt())
     tx, ty = xx.diagonal(dim1=-2, dim2=-1).sum(-1), yy.diagonal(dim1=-2, dim2=-1).sum(-1)
-    den = fro2(xx) * fro2(yy)
-    return fro2(xy) * tx * ty / den.clamp_min(tiny(x))
+    return _ensd(fro2(xy), tx, ty, fro2(xx), fro2(yy), tiny(x))
+
+
+def _ensd(xy2, tx, ty, xx2, yy2, floor: float) -> torch.Tensor:
+    """ENSD = ‖X̃ᵀỸ‖²·tr K·tr L / (‖X̃ᵀX̃‖²‖ỸᵀỸ‖²), the denominator clamped at ``floor``
+    (arguments broadcast: one pair, or all pairs)."""
+    return xy2 * tx * ty / (xx2 * yy2).clamp_min(floor)
 
 
 def _card(values):
@@ -78,8 +83,7 @@ def _pairwise(A, B, values, ctx):
     """All pairs (``sg.pairwise``) from the driver's linear-kernel statistics:
     ENSD = ‖X̃ᵀỸ‖²·tr K·tr L / (‖X̃ᵀX̃‖²‖ỸᵀỸ‖²)."""
     p = ctx.linear_products(A, B)
-    num = p.xy2 * p.ta[:, None] * p.tb[None, :]
-    return num / (p.xx2[:, None] * p.yy2[None, :]).clamp_min(tiny(num))
+    return _ensd(p.xy2, p.ta[:, None], p.tb[None, :], p.xx2[:, None], p.yy2[None, :], tiny(p.xy2))
 
 
 register_hooks("ensd", pairwise=_pairwise)

@@ -244,6 +244,11 @@ def zero_diag(k: torch.Tensor) -> torch.Tensor:
     return k * (1 - torch.eye(n, dtype=k.dtype, device=k.device))
 
 
+def owned(t: torch.Tensor) -> bool:
+    """Whether a freshly made tensor may be modified in place (no autograd graph to keep)."""
+    return not (torch.is_grad_enabled() and t.requires_grad)
+
+
 def double_center(k: torch.Tensor, inplace: bool = False) -> torch.Tensor:
     """``H K H`` with ``H = I − 11ᵀ/n``: row means, then column means subtracted.
 
@@ -253,7 +258,7 @@ def double_center(k: torch.Tensor, inplace: bool = False) -> torch.Tensor:
     >>> double_center(torch.ones(3, 3)).abs().max().item()
     0.0
     """
-    if inplace and not (torch.is_grad_enabled() and k.requires_grad):
+    if inplace and owned(k):
         k.sub_(k.mean(-1, keepdim=True))
         return k.sub_(k.mean(-2, keepdim=True))
     k = k - k.mean(-1, keepdim=True)

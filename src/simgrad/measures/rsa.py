@@ -52,7 +52,7 @@ from dataclasses import dataclass
 import torch
 
 from .forms import register_similarity, transform
-from .linalg import double_center, safe_sqrt, sym_matrix_function, tiny, zero_diag
+from .linalg import double_center, owned, safe_sqrt, sym_matrix_function, tiny, zero_diag
 from .ranks import kendall_tau, rankdata, soft_rank
 from .registry import Param, Template, alias, describe, format_number, register, register_hooks
 
@@ -128,11 +128,6 @@ def upper_triangle(d: torch.Tensor) -> torch.Tensor:
     return torch.index_select(d.flatten(-2), -1, _TRIU_CACHE[key])
 
 
-def _owned(t: torch.Tensor) -> bool:
-    """Whether a freshly made tensor may be modified in place (no autograd graph to keep)."""
-    return not (torch.is_grad_enabled() and t.requires_grad)
-
-
 # ----------------------------------------------------------------------------- vector comparisons
 def _dot(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """Σ a·b over the last axis without an elementwise temporary."""
@@ -147,9 +142,9 @@ def _cosine(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 
 
 def _center_last(a: torch.Tensor) -> torch.Tensor:
-    """a − mean(a) along the last axis (in place when ``a`` is owned, see :func:`_owned`)."""
+    """a − mean(a) along the last axis (in place when ``a`` is :func:`owned`)."""
     m = a.mean(-1, keepdim=True)
-    return a.sub_(m) if _owned(a) else a - m
+    return a.sub_(m) if owned(a) else a - m
 
 
 def _pearson(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -207,7 +202,7 @@ def _gram_of_rdm(d: torch.Tensor, subtract_mean: bool) -> torch.Tensor:
     if subtract_mean:
         m = (-0.5 * _offdiag_mean(d))[..., None, None]
         n = d.shape[-1]
-        if _owned(g):
+        if owned(g):
             g.sub_(m)
             g.diagonal(dim1=-2, dim2=-1).add_(m[..., 0])
         else:
