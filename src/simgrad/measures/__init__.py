@@ -32,6 +32,7 @@ _FAMILIES = (
     "svcca",
     "permutation",
     "neighbors",
+    "neighborhood",
 )
 
 for _mod in _FAMILIES:

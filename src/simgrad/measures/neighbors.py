@@ -28,15 +28,16 @@ import torch
 from .linalg import safe_sqrt
 from .registry import Param, Template, alias, describe, register
 
-__all__ = ["cknna", "hsic_unbiased", "knn_mask", "mutual_knn"]
+__all__ = ["cknna", "hsic_unbiased", "check_topk", "knn_indices", "knn_mask", "mutual_knn", "unit_rows"]
 
 
-def _unit_rows(x: torch.Tensor) -> torch.Tensor:
+def unit_rows(x: torch.Tensor) -> torch.Tensor:
+    """Rows scaled to unit L2 norm (an all-zero row is kept at zero)."""
     sq = (x * x).sum(-1, keepdim=True)
     return x / torch.where(sq > 0, safe_sqrt(sq), torch.ones_like(sq))
 
 
-def _check_topk(n: int, k: int, minimum_n: int = 2) -> None:
+def check_topk(n: int, k: int, minimum_n: int = 2) -> None:
     if k > n - 1:
         raise ValueError(
             f"topk={k} neighbours need more than {k} samples (got {n} samples); use a smaller topk."
@@ -54,12 +55,22 @@ def knn_mask(k_mat: torch.Tensor, k: int) -> torch.Tensor:
     return torch.zeros(s.shape, dtype=torch.bool, device=s.device).scatter_(-1, idx, True)
 
 
+def knn_indices(x: torch.Tensor, k: int) -> torch.Tensor:
+    """(…, n, k) indices of each sample's k nearest neighbours by cosine similarity, nearest
+    first, the sample itself excluded (ties in index order of ``torch.topk``); no gradient."""
+    with torch.no_grad():
+        u = unit_rows(x)
+        s = u @ u.transpose(-1, -2)
+        eye = torch.eye(s.shape[-1], dtype=torch.bool, device=s.device)
+        return torch.topk(s.masked_fill(eye, float("-inf")), k, dim=-1).indices
+
+
 def mutual_knn(x: torch.Tensor, y: torch.Tensor, k: int) -> torch.Tensor:
     """Mean fraction of shared k-nearest neighbours (cosine similarity) of each sample."""
     n = x.shape[-2]
-    _check_topk(n, k)
+    check_topk(n, k)
     with torch.no_grad():
-        ux, uy = _unit_rows(x), _unit_rows(y)
+        ux, uy = unit_rows(x), unit_rows(y)
         mx = knn_mask(ux @ ux.transpose(-1, -2), k)
         my = knn_mask(uy @ uy.transpose(-1, -2), k)
         return (mx & my).sum((-2, -1)).to(x.dtype) / (n * k)
@@ -83,8 +94,8 @@ def hsic_unbiased(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 def cknna(x: torch.Tensor, y: torch.Tensor, k: int) -> torch.Tensor:
     """Centered kernel nearest-neighbour alignment (see the module docstring)."""
     n = x.shape[-2]
-    _check_topk(n, k, minimum_n=4)
-    ux, uy = _unit_rows(x), _unit_rows(y)
+    check_topk(n, k, minimum_n=4)
+    ux, uy = unit_rows(x), unit_rows(y)
     kx, ly = ux @ ux.transpose(-1, -2), uy @ uy.transpose(-1, -2)
     mk, ml = knn_mask(kx, k).to(x.dtype), knn_mask(ly, k).to(x.dtype)
     both = mk * ml
