@@ -33,6 +33,8 @@ _FAMILIES = (
     "permutation",
     "neighbors",
     "neighborhood",
+    "resi_statistics",
+    "resi_rsm",
 )
 
 for _mod in _FAMILIES:
