@@ -35,6 +35,7 @@ _FAMILIES = (
     "neighborhood",
     "resi_statistics",
     "resi_rsm",
+    "matching",
 )
 
 for _mod in _FAMILIES:

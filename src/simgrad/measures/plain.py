@@ -60,13 +60,18 @@ def register_plain(
     fn: Callable[..., torch.Tensor],
     card: Callable[[dict], dict],
     params: Sequence[Param] = (),
+    *,
+    conditions: bool = False,
 ) -> Template:
     """Register ``family[-param=value...]`` computing ``fn(x, y, **params)``.
 
     ``card(values)`` returns :func:`card_fields` output; the family name is filled in.
+    ``conditions=True`` passes ``n_conditions`` on to ``fn`` (measures with folds).
     """
 
     def build(**values):
+        if conditions:
+            return lambda x, y, n_conditions=None: fn(x, y, n_conditions=n_conditions, **values)
         return lambda x, y, n_conditions=None: fn(x, y, **values)
 
     def make_card(values):
