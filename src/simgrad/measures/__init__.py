@@ -36,6 +36,7 @@ _FAMILIES = (
     "resi_statistics",
     "resi_rsm",
     "matching",
+    "resi_procrustes",
 )
 
 for _mod in _FAMILIES:
