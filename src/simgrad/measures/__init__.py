@@ -37,6 +37,7 @@ _FAMILIES = (
     "resi_rsm",
     "matching",
     "resi_procrustes",
+    "imd",
 )
 
 for _mod in _FAMILIES:
