@@ -105,6 +105,23 @@ def _score_sibling(name: str) -> tuple[str, str] | None:
     return None
 
 
+# measures whose value barely moves on these data for a reason other than an invariance
+_FLAT_ON_TEST_DATA = {
+    # exp(−2‖x_i − x_j‖²) vanishes for every pair of these spread-out samples, so the value
+    # is log(1/n) for any spread-out Y; the absence of scale invariance is shown in
+    # tests/test_resi_statistics.py on closer samples
+    "uniformity_difference",
+}
+
+
+def _saturated(card, value: float) -> bool:
+    """A value at an end of the card's range (a discrete measure such as cycle_knn at 1 on
+    these well-related data) cannot show that a transformation changes it."""
+    if card.family in _FLAT_ON_TEST_DATA:
+        return True
+    return any(abs(value - end) < 1e-12 for end in card.range if math.isfinite(end))
+
+
 @pytest.mark.parametrize("name", ALL)
 def test_card_invariances_hold_and_absent_ones_do_not(name):
     card = sg.card(name)
@@ -131,7 +148,7 @@ def test_card_invariances_hold_and_absent_ones_do_not(name):
                 moved_x = _value(name, _transform(kind, X, 20 + k), Y)
                 if not _close(moved_x, base):
                     wrong.append(f"claims {kind} but X→T(X) moves {base:.12g} → {moved_x:.12g}")
-        elif abs(moved_y - base) < 1e-6:
+        elif abs(moved_y - base) < 1e-6 and not _saturated(card, base):
             wrong.append(f"does not claim {kind} but Y→T(Y) leaves it at {base:.12g}")
     assert not wrong, f"{name}: " + "; ".join(wrong)
 

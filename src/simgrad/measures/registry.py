@@ -393,7 +393,11 @@ def lookup(name: str) -> tuple[Template, dict, str]:
     try:
         tpl, values = _parse(target)
     except KeyError:
-        raise ValueError(_suggest(name)) from None
+        # similarity-repository writes a score without its form (``cknna-topk=10``)
+        try:
+            tpl, values = _parse(target + "-score")
+        except (KeyError, ValueError):
+            raise ValueError(_suggest(name)) from None
     return tpl, values, tpl.canonical(values)
 
 
