@@ -9,15 +9,17 @@ alignment is needed (ReSi's ``adjust_dimensionality``).
   (uncentred, padded; Hamilton et al. 2016 as ReSi computes it)
 - ``permutation_procrustes``     ‖X P − Y‖_F with the column matching P that maximizes
   ⟨XP, Y⟩ (uncentred, padded; ReSi)
-- ``wreath_procrustes``          min over permutations P and positive diagonal scalings D of
-  ‖X̃ − Ỹ P D‖_F: the Procrustes distance for the intertwiner group of ReLU layers
-  (Godfrey et al. 2022, modelsym). For a matched pair the best scale is
-  max(0, ⟨x̃_j, ỹ_l⟩)/‖ỹ_l‖², so the matching maximizes Σ max(0, ⟨x̃_j, ỹ_l⟩)²/‖ỹ_l‖²
-  (Hungarian) and d² = ‖X̃‖² − that maximum.
-- ``wreath_cka``                 linear CKA of X and Y P* D* aligned by that group element.
+- ``wreath_procrustes``          modelsym's similarity for the intertwiner group of ReLU layers
+  (unit permutations and positive unit scalings; Godfrey et al. 2022): every unit is scaled to
+  unit norm over the samples (uncentred), the units matched one to one (Hungarian on X̄ᵀȲ),
+  and 1 − √((‖X̄‖² + ‖Ȳ‖² − 2 Σ matched ⟨x̄_j, ȳ_l⟩)/(4d)) returned, d the padded width.
+- ``wreath_cka``                 modelsym's wreath CKA: the kernel K_ij = max_c x̄_ic x̄_jc (i ≠ j)
+  of centred, unit-norm units (its ``estimator="max"`` for units without spatial extent)
+  compared by CKA with Song's unbiased HSIC.
 
-The modelsym source was not available to us; the two wreath measures follow the paper's
-definition (alignment over the group, then the distance or CKA), written out above.
+similarity-repository calls modelsym with ``X[None]``, which makes the samples the channels
+(and a 1×1 kernel for ``wreath_cka``); modelsym's own layout (batch = samples, channels =
+units) is followed here.
 
 >>> import torch
 >>> X = torch.randn(30, 4, dtype=torch.float64)
@@ -29,12 +31,10 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import torch
-from scipy.optimize import linear_sum_assignment
 
-from .cka import cka_linear
 from .linalg import center, fro2, nuclear_norm, pad_to_same_width, safe_arccos, safe_sqrt, tiny
+from .neighbors import hsic_unbiased
 from .permutation import optimal_permutation
 from .plain import card_fields, register_plain
 from .registry import describe
@@ -44,8 +44,8 @@ __all__ = [
     "orthogonal_angular_shape_metric_centered",
     "orthogonal_procrustes_centered_and_normalized",
     "permutation_procrustes",
-    "wreath_align",
     "wreath_cka",
+    "wreath_kernel",
     "wreath_procrustes",
 ]
 
@@ -87,36 +87,42 @@ def permutation_procrustes(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return safe_sqrt(fro2(xp - ym))
 
 
-def wreath_align(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """Ỹ P* D* (…, n, max(p, q)): Y's centred units matched to X's and scaled by the best
-    positive factors (the scales and the matching detached)."""
-    xc, yc = pad_to_same_width(center(x), center(y))
-    with torch.no_grad():
-        g = xc.transpose(-1, -2) @ yc
-        ny2 = (yc * yc).sum(-2)
-        safe = torch.where(ny2 > 0, ny2, torch.ones_like(ny2))
-        gain = (g.clamp_min(0) ** 2 / safe.unsqueeze(-2)).cpu().numpy()
-        d = gain.shape[-1]
-        flat = gain.reshape(-1, d, d)
-        perms = np.empty((flat.shape[0], d), dtype=np.int64)
-        for b, m in enumerate(flat):
-            rows, cols = linear_sum_assignment(m, maximize=True)
-            perms[b, rows] = cols
-        perm = torch.as_tensor(perms.reshape(gain.shape[:-1]), device=x.device)
-        scale = (g.clamp_min(0) / safe.unsqueeze(-2)).gather(-1, perm.unsqueeze(-1)).squeeze(-1)
-    ym = yc.gather(-1, perm.unsqueeze(-2).expand(yc.shape))
-    return ym * scale.unsqueeze(-2)
+def _unit_norm_columns(x: torch.Tensor) -> torch.Tensor:
+    nrm = safe_sqrt((x * x).sum(-2, keepdim=True))
+    ok = nrm > tiny(x)
+    return torch.where(ok, x / torch.where(ok, nrm, torch.ones_like(nrm)), 0 * x)
 
 
 def wreath_procrustes(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """min over permutations and positive unit scalings of ‖X̃ − Ỹ P D‖_F."""
-    xc = pad_to_same_width(center(x), y)[0]
-    return safe_sqrt(fro2(xc - wreath_align(x, y)))
+    """modelsym's wreath Procrustes similarity: 1 − √((‖X̄‖² + ‖Ȳ‖² − 2 max_P ⟨X̄, ȲP⟩)/(4d)),
+    X̄ the (padded) data with every unit scaled to unit norm over the samples, d the width."""
+    xu, yu = pad_to_same_width(_unit_norm_columns(x), _unit_norm_columns(y))
+    perm = optimal_permutation(xu, yu)
+    ym = yu.gather(-1, perm.unsqueeze(-2).expand(yu.shape))
+    sq = (fro2(xu) + fro2(yu) - 2 * (xu * ym).sum((-2, -1))) / (4 * xu.shape[-1])
+    return 1 - safe_sqrt(sq)
+
+
+def wreath_kernel(x: torch.Tensor) -> torch.Tensor:
+    """(…, n, n) K_ij = max_c x̄_ic x̄_jc for i ≠ j (0 on the diagonal), x̄ the centred units
+    scaled to unit norm: modelsym's ``estimator="max"`` kernel for units without space."""
+    xu = _unit_norm_columns(center(x))
+    k = (xu.unsqueeze(-2) * xu.unsqueeze(-3)).amax(-1)
+    eye = torch.eye(x.shape[-2], dtype=torch.bool, device=x.device)
+    return k.masked_fill(eye, 0.0)
 
 
 def wreath_cka(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """Linear CKA of X and the wreath-aligned Y."""
-    return cka_linear(pad_to_same_width(center(x), y)[0], wreath_align(x, y))
+    """Unbiased-HSIC CKA of the wreath kernels (modelsym ``wreath_cka``)."""
+    n = x.shape[-2]
+    if n < 4:
+        raise ValueError(f"wreath_cka's unbiased HSIC needs at least 4 samples, got {n}.")
+    k, l = wreath_kernel(x), wreath_kernel(y)
+    kl, kk, ll = hsic_unbiased(k, l), hsic_unbiased(k, k), hsic_unbiased(l, l)
+    den2 = kk * ll
+    pos = den2 > 0
+    den = safe_sqrt(torch.where(pos, den2, torch.ones_like(den2)))
+    return torch.where(pos, kl / den, torch.zeros_like(kl)).clamp(-1, 1)
 
 
 # ----------------------------------------------------------------------------- registration
@@ -196,17 +202,15 @@ _CARDS = {
     "wreath_procrustes": (
         wreath_procrustes,
         dict(
-            form="distance",
-            what="Procrustes distance for the ReLU intertwiner group (unit permutations "
-            "and positive unit scalings of Y, centred data; definition of Godfrey et al. "
-            "2022); " + _DISCRETE + "; not symmetric (Y is scaled, X is not)",
-            formula="min_{P, D>0} ‖X̃ − Ỹ P D‖_F = √(‖X̃‖² − max_P Σ_j max(0, ⟨x̃_j, ỹ_P(j)⟩)² "
-            "/ ‖ỹ_P(j)‖²)",
-            rng=(0.0, float("inf")),
+            form="score",
+            what="modelsym's wreath Procrustes similarity: units scaled to unit norm, matched "
+            "one to one, one minus the normalized residual; " + _DISCRETE,
+            formula="1 − √((‖X̄‖² + ‖Ȳ‖² − 2 max_P ⟨X̄, ȲP⟩) / (4d)), x̄_j = x_j/‖x_j‖ "
+            "(uncentred), d the padded width",
+            rng=(0.0, 1.0),
             refs=_GODFREY,
-            symmetric=False,
             differentiable=False,
-            invariances=_WREATH_INV,
+            invariances=("permutation", "isotropic_scaling"),
             cost="O(n·d² + d³) (cross-products + Hungarian)",
         ),
     ),
@@ -214,17 +218,17 @@ _CARDS = {
         wreath_cka,
         dict(
             form="score",
-            what="linear CKA after aligning Y to X by the ReLU intertwiner group (unit "
-            "permutation and positive unit scalings, as in wreath_procrustes); "
-            + _DISCRETE + "; not symmetric",
-            formula="CKA(X̃, Ỹ P* D*), (P*, D*) = argmin ‖X̃ − Ỹ P D‖_F",
-            rng=(0.0, 1.0),
-            refs=_GODFREY + ("Kornblith et al. 2019, Similarity of neural network "
-            "representations revisited (ICML)",),
-            symmetric=False,
-            differentiable=False,
+            what="modelsym's wreath CKA: CKA (unbiased HSIC) of the kernels K_ij = max over "
+            "units of the product of centred, unit-norm unit responses; differentiable "
+            "almost everywhere (a max over units)",
+            formula="HSIC_u(K_X, K_Y)/√(HSIC_u(K_X, K_X) HSIC_u(K_Y, K_Y)), "
+            "K_ij = max_c x̄_ic x̄_jc (i ≠ j), x̄_c = x̃_c/‖x̃_c‖",
+            rng=(-1.0, 1.0),
+            refs=_GODFREY + ("Song et al. 2012, Feature selection via dependence "
+            "maximization (JMLR)",),
             invariances=_WREATH_INV,
-            cost="O(n·d² + d³)",
+            estimator="unbiased HSIC U-statistic (Song et al. 2012)",
+            cost="O(n²·d) time, O(n²·d) memory (the max over units)",
         ),
     ),
 }
@@ -242,11 +246,12 @@ _TEXT = {
     "samples.",
     "permutation_procrustes": "Permutation Procrustes (ReSi): the Euclidean distance left "
     "after matching the units of the two representations one to one.",
-    "wreath_procrustes": "Wreath Procrustes (Godfrey et al. 2022): the distance left after "
-    "aligning Y to X by the symmetries of ReLU layers, unit permutations and positive "
-    "rescalings of units.",
-    "wreath_cka": "Wreath CKA (Godfrey et al. 2022): linear CKA after aligning Y to X by the "
-    "symmetries of ReLU layers, unit permutations and positive rescalings of units.",
+    "wreath_procrustes": "Wreath Procrustes (Godfrey et al. 2022, modelsym): a Procrustes "
+    "similarity invariant to the symmetries of ReLU layers, unit permutations and positive "
+    "rescalings of units, by matching unit-norm units one to one.",
+    "wreath_cka": "Wreath CKA (Godfrey et al. 2022, modelsym): CKA of kernels that compare two "
+    "samples by their largest shared unit response, invariant to permuting and positively "
+    "rescaling units.",
 }
 for _family, _text in _TEXT.items():
     describe(_family, _text)
