@@ -363,3 +363,40 @@ def test_names_resolve_with_complete_cards_and_finite_values(template):
         assert lo - 1e-9 <= v <= hi + 1e-9, (name, v, c.range)
         if c.symmetric:
             assert sg.score(name, Y, X) == pytest.approx(v, abs=1e-9), name
+
+
+def _np_standardize(A):
+    sd = A.std(0)
+    Z = (A - A.mean(0)) / np.where(sd > 0, sd, 1)
+    return np.where(sd > 0, Z, 0)
+
+
+def test_versa_matches_sklearn_ridgecv_and_scipy_kendall():
+    from scipy.stats import kendalltau
+    from sklearn.linear_model import RidgeCV
+
+    from simgrad.measures.regression import cv_folds
+
+    X, Y = _xy(n=50)
+    taus = []
+    for test in cv_folds(50, 5, "samples", None):
+        test = test.numpy()
+        train = np.setdiff1d(np.arange(50), test)
+        model = RidgeCV(alphas=np.logspace(-8, 8, 17)).fit(_np_standardize(Y[train]), X[train])
+        pred = model.predict(_np_standardize(Y[test]))
+        iu = np.triu_indices(len(test), 1)
+        taus.append(kendalltau((1 - np.corrcoef(pred))[iu], (1 - np.corrcoef(X[test]))[iu])[0])
+    assert sg.score("versa", X, Y) == pytest.approx(np.mean(taus), abs=1e-10)
+
+
+def test_pairwisematching_matches_numpy():
+    from simgrad.measures.regression import cv_folds
+
+    X, Y = _xy(n=50)
+    scores = []
+    for test in cv_folds(50, 5, "samples", None):
+        test = test.numpy()
+        train = np.setdiff1d(np.arange(50), test)
+        pick = _corr(X[train], Y[train]).argmax(1)
+        scores.append(np.mean([np.corrcoef(X[test, j], Y[test, pick[j]])[0, 1] for j in range(X.shape[1])]))
+    assert sg.score("pairwisematching", X, Y) == pytest.approx(np.mean(scores), abs=1e-12)

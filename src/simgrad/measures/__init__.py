@@ -38,6 +38,7 @@ _FAMILIES = (
     "matching",
     "resi_procrustes",
     "imd",
+    "versa",
 )
 
 for _mod in _FAMILIES:
