@@ -55,8 +55,11 @@ def np_rank(A, B, k=10):
             out.append(0.0)
             continue
         s = sum(
-            2 / ((1 + abs(list(ai).index(j) - list(bi).index(j)))
-                 * (list(ai).index(j) + list(bi).index(j) + 2))
+            2
+            / (
+                (1 + abs(list(ai).index(j) - list(bi).index(j)))
+                * (list(ai).index(j) + list(bi).index(j) + 2)
+            )
             for j in common
         )
         out.append(s / sum(1 / m for m in range(1, len(common) + 1)))
@@ -82,7 +85,9 @@ def _lcs(s, t):
     dp = np.zeros((len(s) + 1, len(t) + 1), int)
     for i in range(1, len(s) + 1):
         for j in range(1, len(t) + 1):
-            dp[i, j] = dp[i - 1, j - 1] + 1 if s[i - 1] == t[j - 1] else max(dp[i - 1, j], dp[i, j - 1])
+            dp[i, j] = (
+                dp[i - 1, j - 1] + 1 if s[i - 1] == t[j - 1] else max(dp[i - 1, j], dp[i, j - 1])
+            )
     return dp[-1, -1]
 
 
@@ -91,7 +96,9 @@ def _lev(s, t):
     dp[:, 0], dp[0, :] = np.arange(len(s) + 1), np.arange(len(t) + 1)
     for i in range(1, len(s) + 1):
         for j in range(1, len(t) + 1):
-            dp[i, j] = min(dp[i - 1, j] + 1, dp[i, j - 1] + 1, dp[i - 1, j - 1] + (s[i - 1] != t[j - 1]))
+            dp[i, j] = min(
+                dp[i - 1, j] + 1, dp[i, j - 1] + 1, dp[i - 1, j - 1] + (s[i - 1] != t[j - 1])
+            )
     return dp[-1, -1]
 
 
@@ -140,7 +147,11 @@ def np_gulp(A, B):
     a, b = prep(A), prep(B)
     ca, cb, cab = a.T @ a / n, b.T @ b / n, a.T @ b / n
     pa, pb = np.linalg.pinv(ca), np.linalg.pinv(cb)
-    return np.trace(ca @ pa @ ca @ pa) + np.trace(cb @ pb @ cb @ pb) - 2 * np.trace(pa @ cab @ pb @ cab.T)
+    return (
+        np.trace(ca @ pa @ ca @ pa)
+        + np.trace(cb @ pb @ cb @ pb)
+        - 2 * np.trace(pa @ cab @ pb @ cab.T)
+    )
 
 
 def np_bures(A, B):
@@ -152,7 +163,7 @@ def np_bures(A, B):
 
 
 def _corr(A, B):
-    return np.corrcoef(A.T, B.T)[: A.shape[1], A.shape[1]:]
+    return np.corrcoef(A.T, B.T)[: A.shape[1], A.shape[1] :]
 
 
 def np_hard(A, B):
@@ -245,8 +256,11 @@ def np_wreath_cka(A, B):
 
     def hsic(K, L):
         n = len(K)
-        return ((K * L).sum() + K.sum() * L.sum() / ((n - 1) * (n - 2))
-                - 2 / (n - 2) * (K.sum(1) * L.sum(1)).sum()) / (n * (n - 3))
+        return (
+            (K * L).sum()
+            + K.sum() * L.sum() / ((n - 1) * (n - 2))
+            - 2 / (n - 2) * (K.sum(1) * L.sum(1)).sum()
+        ) / (n * (n - 3))
 
     K, L = kernel(A), kernel(B)
     return hsic(K, L) / math.sqrt(hsic(K, K) * hsic(L, L))
@@ -307,7 +321,10 @@ def test_bures_distance_is_unnormalized_procrustes():
 def test_uniformity_is_not_scale_invariant_on_close_samples():
     X, Y = _xy()
     X, Y = 0.2 * X, 0.2 * Y
-    assert abs(sg.score("uniformity_difference", X, Y) - sg.score("uniformity_difference", X, 3 * Y)) > 1e-3
+    assert (
+        abs(sg.score("uniformity_difference", X, Y) - sg.score("uniformity_difference", X, 3 * Y))
+        > 1e-3
+    )
 
 
 def test_max_match_limits():
@@ -337,15 +354,35 @@ def _names() -> list[str]:
 
 
 MINE = [
-    "jaccard_similarity", "rank_similarity", "second_order_cosine_similarity",
-    "cycle_knn-topk={topk}", "lcs_knn-topk={topk}", "edit_distance_knn-topk={topk}",
-    "cknna-topk={topk}", "mutual_knn-topk={topk}", "rsm_norm_difference",
-    "magnitude_difference", "concentricity_difference", "uniformity_difference",
-    "eigenspace_overlap_score", "gulp", "imd", "hard_correlation_match",
-    "soft_correlation_match", "aligned_cosine_similarity", "permutation_procrustes",
-    "orthogonal_procrustes_centered_and_normalized", "orthogonal_angular_shape_metric_centered",
-    "distance_correlation", "isc", "max_match", "subspacematch", "pairwisematching",
-    "wreath_cka", "wreath_procrustes", "bures_distance",
+    "jaccard_similarity",
+    "rank_similarity",
+    "second_order_cosine_similarity",
+    "cycle_knn-topk={topk}",
+    "lcs_knn-topk={topk}",
+    "edit_distance_knn-topk={topk}",
+    "cknna-topk={topk}",
+    "mutual_knn-topk={topk}",
+    "rsm_norm_difference",
+    "magnitude_difference",
+    "concentricity_difference",
+    "uniformity_difference",
+    "eigenspace_overlap_score",
+    "gulp",
+    "imd",
+    "hard_correlation_match",
+    "soft_correlation_match",
+    "aligned_cosine_similarity",
+    "permutation_procrustes",
+    "orthogonal_procrustes_centered_and_normalized",
+    "orthogonal_angular_shape_metric_centered",
+    "distance_correlation",
+    "isc",
+    "max_match",
+    "subspacematch",
+    "pairwisematching",
+    "wreath_cka",
+    "wreath_procrustes",
+    "bures_distance",
 ]
 
 
@@ -398,5 +435,7 @@ def test_pairwisematching_matches_numpy():
         test = test.numpy()
         train = np.setdiff1d(np.arange(50), test)
         pick = _corr(X[train], Y[train]).argmax(1)
-        scores.append(np.mean([np.corrcoef(X[test, j], Y[test, pick[j]])[0, 1] for j in range(X.shape[1])]))
+        scores.append(
+            np.mean([np.corrcoef(X[test, j], Y[test, pick[j]])[0, 1] for j in range(X.shape[1])])
+        )
     assert sg.score("pairwisematching", X, Y) == pytest.approx(np.mean(scores), abs=1e-12)

@@ -40,14 +40,18 @@ def knn_graph_laplacian(x: torch.Tensor, k: int = K) -> torch.Tensor:
     """Normalized Laplacian of the symmetrized Euclidean k-NN graph of the rows."""
     n = x.shape[-2]
     if n < k + 2:
-        raise ValueError(f"IMD's {k}-nearest-neighbour graph needs at least {k + 2} samples, got {n}.")
+        raise ValueError(
+            f"IMD's {k}-nearest-neighbour graph needs at least {k + 2} samples, got {n}."
+        )
     d2 = squared_distances(x)
     eye = torch.eye(n, dtype=torch.bool, device=x.device)
     idx = torch.topk(-d2.masked_fill(eye, float("inf")), k, dim=-1).indices
     a = torch.zeros_like(d2).scatter(-1, idx, 1.0)
     a = ((a + a.transpose(-1, -2)) > 0).to(x.dtype)
     dinv = a.sum(-1).rsqrt()
-    return torch.eye(n, dtype=x.dtype, device=x.device) - dinv.unsqueeze(-1) * a * dinv.unsqueeze(-2)
+    return torch.eye(n, dtype=x.dtype, device=x.device) - dinv.unsqueeze(-1) * a * dinv.unsqueeze(
+        -2
+    )
 
 
 def heat_trace(lap: torch.Tensor, ts: np.ndarray = TS) -> torch.Tensor:
@@ -86,8 +90,7 @@ register_plain(
         ),
         differentiable=False,
         invariances=("permutation", "orthogonal", "isotropic_scaling", "translation"),
-        estimator="exact heat-kernel traces (msid estimates them by stochastic Lanczos "
-        "quadrature)",
+        estimator="exact heat-kernel traces (msid estimates them by stochastic Lanczos quadrature)",
         cost="O(n²·d + n³) (distances + eigenvalues)",
     ),
 )

@@ -160,8 +160,7 @@ _DISCRETE = "not differentiable (discrete matching)"
 
 _CARDS = {
     "hard_correlation_match": dict(
-        what="mean correlation of the best one-to-one matching of units (Hungarian); "
-        + _DISCRETE,
+        what="mean correlation of the best one-to-one matching of units (Hungarian); " + _DISCRETE,
         formula="(1/min(p,q)) max_π Σ_j corr(x_j, y_π(j)), π one-to-one",
         rng=(-1.0, 1.0),
         refs=_RESI,

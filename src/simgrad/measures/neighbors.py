@@ -28,7 +28,15 @@ import torch
 from .linalg import safe_sqrt
 from .registry import Param, Template, alias, describe, register
 
-__all__ = ["cknna", "hsic_unbiased", "check_topk", "knn_indices", "knn_mask", "mutual_knn", "unit_rows"]
+__all__ = [
+    "cknna",
+    "hsic_unbiased",
+    "check_topk",
+    "knn_indices",
+    "knn_mask",
+    "mutual_knn",
+    "unit_rows",
+]
 
 
 def unit_rows(x: torch.Tensor) -> torch.Tensor:

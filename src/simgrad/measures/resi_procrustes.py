@@ -130,10 +130,11 @@ _RESI = (
     "Klabunde et al. 2025, ReSi: A Comprehensive Benchmark for Representational Similarity "
     "Measures (ICLR); github.com/mklabunde/resi (measures/procrustes.py)",
 )
-_WILLIAMS = ("Williams et al. 2021, Generalized shape metrics on neural representations "
-"(NeurIPS)",)
-_GODFREY = ("Godfrey et al. 2022, On the symmetries of deep learning models and their internal "
-"representations (NeurIPS); github.com/pnnl/modelsym",)
+_WILLIAMS = ("Williams et al. 2021, Generalized shape metrics on neural representations (NeurIPS)",)
+_GODFREY = (
+    "Godfrey et al. 2022, On the symmetries of deep learning models and their internal "
+    "representations (NeurIPS); github.com/pnnl/modelsym",
+)
 _ALL4 = ("permutation", "orthogonal", "isotropic_scaling", "translation")
 _WREATH_INV = ("permutation", "isotropic_scaling", "translation")
 _DISCRETE = "not differentiable (discrete matching)"
@@ -147,8 +148,11 @@ _CARDS = {
             "Frobenius norm (Ding et al. 2021's setup, as ReSi computes it)",
             formula="√(2 − 2‖X̂ᵀŶ‖_*), X̂ = X̃/‖X̃‖_F",
             rng=(0.0, 2.0),
-            refs=("Ding et al. 2021, Grounding representation similarity through statistical "
-            "testing (NeurIPS)",) + _RESI,
+            refs=(
+                "Ding et al. 2021, Grounding representation similarity through statistical "
+                "testing (NeurIPS)",
+            )
+            + _RESI,
             metric=True,
             invariances=_ALL4,
             cost="O(n·p·q + min(p,q)²·max(p,q))",
@@ -177,8 +181,11 @@ _CARDS = {
             "rotation is not unique, and its derivative unbounded, when XᵀY is singular)",
             formula="(1/n) Σ_i cos((XQ)_i, y_i), Q = UVᵀ, XᵀY = USVᵀ",
             rng=(-1.0, 1.0),
-            refs=("Hamilton et al. 2016, Diachronic word embeddings reveal statistical laws "
-            "of semantic change (ACL)",) + _RESI,
+            refs=(
+                "Hamilton et al. 2016, Diachronic word embeddings reveal statistical laws "
+                "of semantic change (ACL)",
+            )
+            + _RESI,
             differentiable=False,
             invariances=("permutation", "orthogonal", "isotropic_scaling"),
             cost="O(n·d² + d³)",
@@ -224,8 +231,8 @@ _CARDS = {
             formula="HSIC_u(K_X, K_Y)/√(HSIC_u(K_X, K_X) HSIC_u(K_Y, K_Y)), "
             "K_ij = max_c x̄_ic x̄_jc (i ≠ j), x̄_c = x̃_c/‖x̃_c‖",
             rng=(-1.0, 1.0),
-            refs=_GODFREY + ("Song et al. 2012, Feature selection via dependence "
-            "maximization (JMLR)",),
+            refs=_GODFREY
+            + ("Song et al. 2012, Feature selection via dependence maximization (JMLR)",),
             invariances=_WREATH_INV,
             estimator="unbiased HSIC U-statistic (Song et al. 2012)",
             cost="O(n²·d) time, O(n²·d) memory (the max over units)",

@@ -22,7 +22,8 @@
 
 >>> import torch
 >>> X = torch.randn(30, 4, dtype=torch.float64)
->>> round(float(distance_correlation(X, 2 * X + 1)), 12), float(gulp(X, X @ torch.randn(4, 4, dtype=torch.float64))) < 1e-9
+>>> A = torch.randn(4, 4, dtype=torch.float64)
+>>> round(float(distance_correlation(X, 2 * X + 1)), 12), float(gulp(X, X @ A)) < 1e-9
 (1.0, True)
 """
 
@@ -118,8 +119,11 @@ _CARDS = {
         formula="√(dCov²(X,Y) / √(dCov²(X,X)·dCov²(Y,Y))), dCov²(X,Y) = (1/n²) Σ_ij A_ij B_ij, "
         "A, B the double-centred distance matrices",
         rng=(0.0, 1.0),
-        refs=("Székely, Rizzo & Bakirov 2007, Measuring and testing dependence by correlation "
-        "of distances (Annals of Statistics)",) + _RESI,
+        refs=(
+            "Székely, Rizzo & Bakirov 2007, Measuring and testing dependence by correlation "
+            "of distances (Annals of Statistics)",
+        )
+        + _RESI,
         invariances=("permutation", "orthogonal", "isotropic_scaling", "translation"),
         cost="O(n²·d) time, O(n²) memory",
     ),
@@ -130,8 +134,11 @@ _CARDS = {
         formula="‖U_Xᵀ U_Y‖²_F / max(d_X, d_Y), U = left singular vectors of the non-zero "
         "singular values",
         rng=(0.0, 1.0),
-        refs=("May et al. 2019, On the downstream performance of compressed word embeddings "
-        "(NeurIPS)",) + _RESI,
+        refs=(
+            "May et al. 2019, On the downstream performance of compressed word embeddings "
+            "(NeurIPS)",
+        )
+        + _RESI,
         differentiable=False,
         invariances=("permutation", "orthogonal", "isotropic_scaling", "invertible_linear"),
         cost="O(n·d²) (two thin SVDs)",
@@ -143,8 +150,11 @@ _CARDS = {
         "column spaces; " + _RANK,
         formula="‖P_X̃ − P_Ỹ‖²_F = rank X̃ + rank Ỹ − 2‖U_X̃ᵀ U_Ỹ‖²_F",
         rng=(0.0, float("inf")),
-        refs=("Boix-Adserà et al. 2022, GULP: a prediction-based metric between "
-        "representations (NeurIPS)",) + _RESI,
+        refs=(
+            "Boix-Adserà et al. 2022, GULP: a prediction-based metric between "
+            "representations (NeurIPS)",
+        )
+        + _RESI,
         differentiable=False,
         invariances=(
             "permutation",
@@ -160,8 +170,10 @@ _CARDS = {
         what="Bures distance between the centred linear kernels (nn_similarity_index)",
         formula="√(tr K̃_X + tr K̃_Y − 2 tr(K̃_X^½ K̃_Y K̃_X^½)^½) = √(‖X̃‖² + ‖Ỹ‖² − 2‖X̃ᵀỸ‖_*)",
         rng=(0.0, float("inf")),
-        refs=("Tang et al. 2020, Similarity of neural networks with gradients (arXiv "
-        "2003.11498); github.com/amzn/xfer nn_similarity_index",),
+        refs=(
+            "Tang et al. 2020, Similarity of neural networks with gradients (arXiv "
+            "2003.11498); github.com/amzn/xfer nn_similarity_index",
+        ),
         metric=True,
         invariances=("permutation", "orthogonal", "translation"),
         cost="O(n·d² + d³) (cross-covariance + singular values)",

@@ -132,8 +132,10 @@ register_plain(
         (0.0, float("inf")),
         ("permutation", "orthogonal", "translation"),
         "O(n²·d) time, O(n²) memory",
-        ("Wang & Isola 2020, Understanding Contrastive Representation Learning through "
-        "Alignment and Uniformity on the Hypersphere (ICML)",),
+        (
+            "Wang & Isola 2020, Understanding Contrastive Representation Learning through "
+            "Alignment and Uniformity on the Hypersphere (ICML)",
+        ),
     ),
 )
 
