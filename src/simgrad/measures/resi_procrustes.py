@@ -107,7 +107,12 @@ def wreath_kernel(x: torch.Tensor) -> torch.Tensor:
     """(…, n, n) K_ij = max_c x̄_ic x̄_jc for i ≠ j (0 on the diagonal), x̄ the centred units
     scaled to unit norm: modelsym's ``estimator="max"`` kernel for units without space."""
     xu = _unit_norm_columns(center(x))
-    k = (xu.unsqueeze(-2) * xu.unsqueeze(-3)).amax(-1)
+    n, d = xu.shape[-2:]
+    step = max(1, (1 << 22) // max(1, n * d))  # rows per block: ≤ 4M products at once
+    k = torch.cat(
+        [(xu[..., i : i + step, None, :] * xu.unsqueeze(-3)).amax(-1) for i in range(0, n, step)],
+        -2,
+    )
     eye = torch.eye(x.shape[-2], dtype=torch.bool, device=x.device)
     return k.masked_fill(eye, 0.0)
 
