@@ -28,8 +28,10 @@ _FAMILIES = (
     "cca",
     "ensd",
     "regression",
+    "ridge_cv",
     "rsa",
     "svcca",
+    "crossval",
     "permutation",
     "neighbors",
 )

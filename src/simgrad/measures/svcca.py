@@ -46,7 +46,7 @@ from .forms import ANGULAR_FORMS, EUCLIDEAN_FORMS, register_similarity
 from .linalg import center, fro2, rank_tol, safe_sqrt, sym_matrix_function
 from .registry import Param, Template, alias, describe, format_number, register
 
-__all__ = ["pca_reduce", "pwcca", "svcca"]
+__all__ = ["pca_projector", "pca_reduce", "pwcca", "svcca", "svcca_euclidean"]
 
 
 def _keep_mask(lam: torch.Tensor, mode: str, value: float) -> torch.Tensor:
@@ -69,18 +69,23 @@ def pca_reduce(x: torch.Tensor, mode: str, value: float) -> tuple[torch.Tensor, 
     components with non-zero variance. ``mode`` is ``"var"`` (fraction) or ``"dim"`` (count).
     """
     xc = center(x)
-    c = xc.transpose(-1, -2) @ xc
+    proj, k = pca_projector(xc.transpose(-1, -2) @ xc, mode, value)
+    return xc @ proj, k
+
+
+def pca_projector(c: torch.Tensor, mode: str, value: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """Projector on the leading principal subspace of the Gram ``c = X̃ᵀX̃`` (Daleckii–Krein
+    backward) and the number of kept components with non-zero variance."""
     with torch.no_grad():
         lam = torch.linalg.eigvalsh(c)
         keep = _keep_mask(lam, mode, value)
         tol = rank_tol(c.dtype) * lam.clamp_min(0).sum(-1, keepdim=True)
-        k = (keep & (lam > tol)).sum(-1).to(x.dtype)
+        k = (keep & (lam > tol)).sum(-1).to(c.dtype)
 
     def f(ev: torch.Tensor) -> torch.Tensor:
         return _keep_mask(ev, mode, value).to(ev.dtype)
 
-    proj = sym_matrix_function(c, f, torch.zeros_like)
-    return xc @ proj, k
+    return sym_matrix_function(c, f, torch.zeros_like), k
 
 
 def _svcca_parts(x, y, mode, value):
