@@ -29,6 +29,7 @@ _FAMILIES = (
     "ensd",
     "regression",
     "ridge_cv",
+    "pls",
     "rsa",
     "svcca",
     "crossval",
