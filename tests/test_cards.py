@@ -41,7 +41,12 @@ def test_every_card_is_complete():
             c.name == name
             and c.family == name.split("-")[0]
             and c.form in ("score", "distance")
-            and (c.form == "distance") == ("distance=" in name or c.family.endswith("distance"))
+            and (c.form == "distance")
+            == (
+                "distance=" in name
+                or c.family.endswith("distance")
+                or name.endswith("-negative_log")  # a loss (fsd's −log CKA): 0 at Y = X
+            )
             and all(
                 isinstance(getattr(c, f), str) and getattr(c, f).strip()
                 for f in ("description", "formula", "estimator", "cost")

@@ -36,7 +36,8 @@ from .forms import EUCLIDEAN_FORMS, register_similarity, transform
 from .linalg import center, effective_rank, inv_sqrt_psd, rank_tol, trace_scale
 from .moments import surrogate_stream
 from .registry import Template, alias, describe, register, register_hooks
-from .shape import _euclid_templates, _pairwise as _shape_pairwise, _shape_terms_alpha
+from .shape import _euclid_templates, _shape_terms_alpha
+from .shape import _pairwise as _shape_pairwise
 
 __all__ = ["canonical_correlations", "cca_score", "inverse_root", "whiten"]
 

@@ -16,9 +16,9 @@ True
 
 from __future__ import annotations
 
-import torch
-
 import math
+
+import torch
 
 from .linalg import center, fro2, gram_feature, safe_arccos, tiny, trace_scale
 from .moments import surrogate_stream

@@ -19,8 +19,10 @@ family from one similarity builder.
 
 >>> import torch
 >>> s = torch.tensor(0.5, dtype=torch.float64)
->>> float(transform("distance=one_minus_score", s)), round(float(transform("score-negative_log", s)), 6)
-(0.5, 0.693147)
+>>> float(transform("distance=one_minus_score", s))
+0.5
+>>> round(float(transform("score-negative_log", s)), 6)
+0.693147
 """
 
 from __future__ import annotations
@@ -111,8 +113,7 @@ def _card_for_form(base: dict, form: str, *, angular_metric: bool) -> dict:
             form="distance",
             range=(0.0, math.inf),
             metric=False,
-            description="−log s (a loss, 0 at s = 1; s clamped at tiny) for "
-            + base["description"],
+            description="−log s (a loss, 0 at s = 1; s clamped at tiny) for " + base["description"],
             formula="−log(" + f + ")",
         )
     elif form in EUCLIDEAN_FORMS:
@@ -124,8 +125,7 @@ def _card_for_form(base: dict, form: str, *, angular_metric: bool) -> dict:
             description=(
                 ("squared " if sq else "")
                 + "Euclidean form (law of cosines with the centred norms, similarity-"
-                "repository's angular→euclidean conversion) of "
-                + base["description"]
+                "repository's angular→euclidean conversion) of " + base["description"]
             ),
             formula=("" if sq else "√(")
             + "‖X̃‖² + ‖Ỹ‖² − 2‖X̃‖‖Ỹ‖·s"
@@ -133,7 +133,9 @@ def _card_for_form(base: dict, form: str, *, angular_metric: bool) -> dict:
             + ", s = "
             + f,
             invariances=tuple(
-                i for i in base["invariances"] if i not in ("isotropic_scaling", "invertible_linear")
+                i
+                for i in base["invariances"]
+                if i not in ("isotropic_scaling", "invertible_linear")
             ),
         )
     return card

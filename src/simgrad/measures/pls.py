@@ -89,8 +89,13 @@ def pls_score(
     if x.ndim > 2:
         flat = [
             pls_score(
-                a, b, components=components, folds=folds, scheme=scheme,
-                n_conditions=n_conditions, agg=agg,
+                a,
+                b,
+                components=components,
+                folds=folds,
+                scheme=scheme,
+                n_conditions=n_conditions,
+                agg=agg,
             )  # fmt: skip
             for a, b in zip(x.reshape(-1, *x.shape[-2:]), y.reshape(-1, *y.shape[-2:]))
         ]

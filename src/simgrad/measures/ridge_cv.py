@@ -114,9 +114,11 @@ def _ridgecv_card(values: dict, reverse: bool) -> dict:
         range=(-1.0, 1.0),
         metric=False,
         symmetric=False,
-        # λ is chosen on an absolute grid, so rescaling the predictor changes the choice
         differentiable=True,
-        invariances=("permutation", "orthogonal", "translation"),
+        # λ is chosen on an absolute grid, so rescaling the predictor changes the choice;
+        # reversed, Y is the target: a common scale of the targets leaves λ and r unchanged
+        invariances=("permutation", "orthogonal", "translation")
+        + (("isotropic_scaling",) if reverse else ()),
         estimator="cross-validated (nested: λ by LOO inside each training fold)",
         cost=f"{k} folds × (SVD O(n·q²) + 17 LOO evaluations O(n·q·p))",
         references=_REFS,
@@ -176,10 +178,12 @@ register(
     Template(
         "kernel_ridge",
         "r2",
-        (Param("lambda", kind="float", grid=(1.0,), check=LAMBDA.check, check_msg=LAMBDA.check_msg),),
-        lambda **v: (
-            lambda x, y, n_conditions=None: kernel_ridge_score(x, y, float(v["lambda"]))
+        (
+            Param(
+                "lambda", kind="float", grid=(1.0,), check=LAMBDA.check, check_msg=LAMBDA.check_msg
+            ),
         ),
+        lambda **v: lambda x, y, n_conditions=None: kernel_ridge_score(x, y, float(v["lambda"])),
         _kr_card,
     )
 )

@@ -97,9 +97,7 @@ def _svcca_parts(x, y, mode, value):
     return rho, kx, ky, xk, yk
 
 
-def svcca(
-    x: torch.Tensor, y: torch.Tensor, mode: str = "var", value: float = 0.99, power: int = 1
-):
+def svcca(x: torch.Tensor, y: torch.Tensor, mode: str = "var", value: float = 0.99, power: int = 1):
     """SVCCA of ``(..., n, p)`` and ``(..., n, q)`` (see the module docstring); ``power=2``
     averages the squared canonical correlations."""
     rho, kx, ky, _, _ = _svcca_parts(x, y, mode, value)
@@ -204,7 +202,8 @@ def _svcca_euclid_card(values: dict, squared: bool) -> dict:
         description=("squared " if squared else "")
         + "netrep α = 0 Euclidean shape distance of the PCA-reduced inputs, "
         + c["description"].split(": ", 1)[1],
-        formula=("" if squared else "√(") + "k_X r_X² + k_Y r_Y² − 2 r_X r_Y Σρ_i"
+        formula=("" if squared else "√(")
+        + "k_X r_X² + k_Y r_Y² − 2 r_X r_Y Σρ_i"
         + ("" if squared else ")")
         + ", r² = (kept variance + (D − k)·1e-7) / D, D = max(k_X, k_Y)",
         range=(0.0, float("inf")),
