@@ -167,6 +167,20 @@ _REFS = (
 )
 
 
+def _formula(agg: str) -> str:
+    fit = "B = (ỸᵀỸ + λI)⁺ỸᵀX̃"
+    if agg == "r2":
+        return "1 − ‖X̃ − ỸB‖² / ‖X̃‖², " + fit
+    r = "⟨X̃, ỸB⟩ / (‖X̃‖‖ỸB‖)"
+    return ("(" + r + ")²" if agg == "pearsonr2" else r) + ", " + fit
+
+
+def _range(agg: str, bounded_r2: bool) -> tuple[float, float]:
+    if agg == "r2":
+        return (0.0, 1.0) if bounded_r2 else (-float("inf"), 1.0)
+    return (0.0, 1.0) if agg == "pearsonr2" else (-1.0, 1.0)
+
+
 def _make(family: str, agg: str, cv: bool, sym: bool):
     params = ((LAMBDA,) if family == "ridge" else ()) + ((CV,) if cv else ())
     form = agg
@@ -216,22 +230,8 @@ def _make(family: str, agg: str, cv: bool, sym: bool):
             form="score",
             description=f"{how} {what} of {model} predicting X from Y"
             + (", symmetrized" if sym else ""),
-            formula=(
-                "1 − ‖X̃ − ỸB‖² / ‖X̃‖², B = (ỸᵀỸ + λI)⁺ỸᵀX̃"
-                if agg == "r2"
-                else ("(" if agg == "pearsonr2" else "")
-                + "⟨X̃, ỸB⟩ / (‖X̃‖‖ỸB‖)"
-                + (")²" if agg == "pearsonr2" else "")
-                + ", B = (ỸᵀỸ + λI)⁺ỸᵀX̃"
-            )
-            + (" (held-out folds)" if cv else ""),
-            range=(0.0, 1.0)
-            if in_sample_r2 and lam == 0
-            else (-float("inf"), 1.0)
-            if agg == "r2"
-            else (0.0, 1.0)
-            if agg == "pearsonr2"
-            else (-1.0, 1.0),
+            formula=_formula(agg) + (" (held-out folds)" if cv else ""),
+            range=_range(agg, in_sample_r2 and lam == 0),
             metric=False,
             symmetric=sym,
             differentiable=True,
