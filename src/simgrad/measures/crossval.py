@@ -13,10 +13,12 @@ alignment is fitted on the training rows only and the angle is measured on the h
    gradients stay finite at repeated or zero singular values);
 5. the held-out angle arccos(⟨X_te, Y_te Q⟩ / (‖X_te‖‖Y_te Q‖)),
 
-averaged over folds — netrep's ``LinearMetric.fit(train).score(test)`` with angular
-distance, and neuroaimetrics' cross-validated ``LinearShapeMetric``. Not symmetric in
-general (Q is fitted in one direction), not invariant to rotations of Y only through Q's fit
-on different rows: Q absorbs any orthogonal map of Y, so orthogonal invariance holds.
+averaged over folds: netrep's ``LinearMetric.fit(train).score(test)`` with the angular
+distance, and neuroaimetrics' cross-validated ``LinearShapeMetric``. Everything is computed
+from d×d products: the test folds' products together cost one full X̃ᵀỸ, X̃ᵀX̃, ỸᵀỸ, and
+each training fold's are the totals minus its test products, recentred with the training
+means. Not symmetric (Q is fitted in one direction); Q absorbs any orthogonal map of Y, so
+orthogonal invariance holds.
 
 >>> import torch
 >>> X = torch.randn(80, 4, dtype=torch.float64)
@@ -31,7 +33,7 @@ import math
 
 import torch
 
-from .linalg import inv_sqrt_psd, pad_to_same_width, safe_arccos, tiny
+from .linalg import inv_sqrt_psd, safe_arccos, tiny
 from .registry import Param, Template, family_hooks, register, register_hooks
 from .regression import CV, cv_folds
 from .shape import ALPHA, partial_whitener
@@ -40,36 +42,59 @@ from .svcca import DIM, VAR, pca_projector
 __all__ = ["cv_angular"]
 
 
-def _fit_whiten(x_tr, alpha, n_pad, reduce):
-    """(mean, linear map) fitted on training rows: optional PCA projector, then whitening."""
-    mx = x_tr.mean(-2, keepdim=True)
-    xc = x_tr - mx
-    c = xc.transpose(-1, -2) @ xc
+def _t(a: torch.Tensor) -> torch.Tensor:
+    return a.transpose(-1, -2)
+
+
+def _outer(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    return a.unsqueeze(-1) * b.unsqueeze(-2)
+
+
+def _fit_map(c: torch.Tensor, alpha: float, n_pad: int, reduce) -> torch.Tensor | None:
+    """The training fold's linear map of the centred data (``None``: the identity):
+    SVCCA's PCA projector (``reduce``), then netrep's partial whitening (α < 1)."""
+    proj = None
     if reduce is not None:
         proj, _ = pca_projector(c, *reduce)
         c = proj @ c @ proj
-        m = proj
-    else:
-        m = None
     if alpha > 1 - 1e-7:
-        z = torch.eye(c.shape[-1], dtype=c.dtype, device=c.device) if m is None else m
-    else:
-        z = partial_whitener(c, alpha, n_pad)
-        z = z if m is None else m @ z
-    return mx, z
+        return proj
+    z = partial_whitener(c, alpha, n_pad)
+    return z if proj is None else proj @ z
 
 
-def _fold_angle(x, y, train, test, alpha, reduce):
-    d = max(x.shape[-1], y.shape[-1])
-    mx, zx = _fit_whiten(x[..., train, :], alpha, d - x.shape[-1], reduce)
-    my, zy = _fit_whiten(y[..., train, :], alpha, d - y.shape[-1], reduce)
-    xw, yw = pad_to_same_width((x[..., train, :] - mx) @ zx, (y[..., train, :] - my) @ zy)
-    m = xw.transpose(-1, -2) @ yw
-    q = inv_sqrt_psd(m.transpose(-1, -2) @ m) @ m.transpose(-1, -2)  # polar factor (Y → X)
-    xt, yt = pad_to_same_width((x[..., test, :] - mx) @ zx, (y[..., test, :] - my) @ zy)
-    yq = yt @ q
-    num = (xt * yq).sum((-2, -1))
-    den = ((xt * xt).sum((-2, -1)) * (yq * yq).sum((-2, -1))).sqrt()
+def _sandwich(a: torch.Tensor | None, g: torch.Tensor, b: torch.Tensor | None) -> torch.Tensor:
+    """aᵀ g b with ``None`` standing for the identity."""
+    g = g if a is None else _t(a) @ g
+    return g if b is None else g @ b
+
+
+def _fold_angle(stats, test: torch.Tensor, n: int, alpha: float, reduce, widths):
+    """Held-out angle of one fold from d×d products only: the training products are the
+    totals minus the test fold's, centred with the training means."""
+    x, y, sx, sy, gxx, gxy, gyy = stats
+    xt, yt = x[..., test, :], y[..., test, :]
+    nt, nr = len(test), n - len(test)
+    tx, ty = xt.sum(-2), yt.sum(-2)
+    txx, txy, tyy = _t(xt) @ xt, _t(xt) @ yt, _t(yt) @ yt
+    mx, my = (sx - tx) / nr, (sy - ty) / nr  # training means
+    # training products centred with the training means
+    cxx = gxx - txx - nr * _outer(mx, mx)
+    cxy = gxy - txy - nr * _outer(mx, my)
+    cyy = gyy - tyy - nr * _outer(my, my)
+    # test products centred with the training means
+    hxx = txx - _outer(tx, mx) - _outer(mx, tx) + nt * _outer(mx, mx)
+    hxy = txy - _outer(tx, my) - _outer(mx, ty) + nt * _outer(mx, my)
+    hyy = tyy - _outer(ty, my) - _outer(my, ty) + nt * _outer(my, my)
+    d = max(widths)
+    zx = _fit_map(cxx, alpha, d - widths[0], reduce)
+    zy = _fit_map(cyy, alpha, d - widths[1], reduce)
+    m = _sandwich(zx, cxy, zy)
+    q = inv_sqrt_psd(_t(m) @ m) @ _t(m)  # polar factor (Y → X), zero-padding implied
+    num = (_sandwich(zx, hxy, zy) * _t(q)).sum((-2, -1))
+    nx2 = _sandwich(zx, hxx, zx).diagonal(dim1=-2, dim2=-1).sum(-1)
+    ny2 = (_t(q) @ _sandwich(zy, hyy, zy) @ q).diagonal(dim1=-2, dim2=-1).sum(-1)
+    den = (nx2.clamp_min(0) * ny2.clamp_min(0)).sqrt()
     return safe_arccos(num / den.clamp_min(tiny(den)))
 
 
@@ -86,12 +111,10 @@ def cv_angular(
     """Mean held-out angle of the alignment fitted on the training folds (module docstring).
     ``reduce=("var", V)`` or ``("dim", K)`` adds SVCCA's PCA step (fitted on training rows)."""
     n = x.shape[-2]
-    angles = []
-    for test in cv_folds(n, folds, scheme, n_conditions):
-        mask = torch.ones(n, dtype=torch.bool)
-        mask[test] = False
-        train = torch.nonzero(mask).squeeze(-1)
-        angles.append(_fold_angle(x, y, train, test, alpha, reduce))
+    folds_ = cv_folds(n, folds, scheme, n_conditions)
+    stats = (x, y, x.sum(-2), y.sum(-2), _t(x) @ x, _t(x) @ y, _t(y) @ y)
+    widths = (x.shape[-1], y.shape[-1])
+    angles = [_fold_angle(stats, test, n, alpha, reduce, widths) for test in folds_]
     return torch.stack(angles, -1).mean(-1)
 
 
