@@ -126,6 +126,7 @@ def main(argv: list[str] | None = None) -> None:
     except ImportError:
         print("scikit-learn not installed: peer rows skipped")
     else:
+
         def kr_peer():
             return KernelRidge(alpha=1.0).fit(Yn, Xn).predict(Yn)
 
