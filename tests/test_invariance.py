@@ -122,6 +122,11 @@ def _saturated(card, value: float) -> bool:
     return any(abs(value - end) < 1e-12 for end in card.range if math.isfinite(end))
 
 
+# invariances that hold only for some data, so a card cannot claim them: PLS with k
+# components is least squares (invariant to any invertible map of Y) once k ≥ rank(Y)
+_DATA_DEPENDENT = {"pls": ("invertible_linear",)}
+
+
 @pytest.mark.parametrize("name", ALL)
 def test_card_invariances_hold_and_absent_ones_do_not(name):
     card = sg.card(name)
@@ -148,7 +153,11 @@ def test_card_invariances_hold_and_absent_ones_do_not(name):
                 moved_x = _value(name, _transform(kind, X, 20 + k), Y)
                 if not _close(moved_x, base):
                     wrong.append(f"claims {kind} but X→T(X) moves {base:.12g} → {moved_x:.12g}")
-        elif abs(moved_y - base) < 1e-6 and not _saturated(card, base):
+        elif (
+            abs(moved_y - base) < 1e-6
+            and not _saturated(card, base)
+            and kind not in _DATA_DEPENDENT.get(card.family, ())
+        ):
             wrong.append(f"does not claim {kind} but Y→T(Y) leaves it at {base:.12g}")
     assert not wrong, f"{name}: " + "; ".join(wrong)
 

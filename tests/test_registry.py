@@ -143,8 +143,10 @@ def test_cards_are_complete_and_consistent():
         tokens = name.split("-")[1:]
         formless = not any(t.endswith("score") or t.startswith("distance=") for t in tokens)
         # a name without a form token (gulp, magnitude_difference, ...) is the named
-        # implementation's value, a similarity or a dissimilarity: its card says which
-        assert formless or c.form == ("distance" if "distance=" in name else "score")
+        # implementation's value, a similarity or a dissimilarity: its card says which;
+        # -negative_log is a loss (fsd's −log CKA), a distance form
+        is_distance = "distance=" in name or name.endswith("-negative_log")
+        assert formless or c.form == ("distance" if is_distance else "score")
         lo, hi = c.range
         assert lo <= hi
         assert set(c.invariances) <= set(INVARIANCES)

@@ -9,6 +9,12 @@ are the singular values of W_XᵀW_Y and r_X, r_Y are the numbers of kept direct
                          kernels and to ``shape_metric-alpha=0-score`` (netrep, full rank).
 - ``cca-squared_score``  Σρ_k² / √(r_X r_Y) (Yanai's GCD) = CKA of the whitened data.
 - ``cca-distance=angular`` = arccos(cca-score); ``cca-angular_score`` = 1 − (2/π)·arccos.
+- ``cca-distance=euclidean`` (and ``squared_euclidean``): netrep's Euclidean shape distance
+  at α = 0, i.e. ``shape_metric-alpha=0-distance=euclidean`` (similarity-repository derives
+  its ``cca`` names from netrep's ``LinearMetric(alpha=0)``).
+- ``mean_cca_corr-score``: Σρ_k / min(r_X, r_Y), the normalisation of Kornblith et al. 2019
+  and of sim_metric's ``mean_cca_corr`` (the mean over the smaller width). It equals
+  ``cca-score`` when both inputs have the same rank and is larger otherwise.
 
 Full-rank inputs are whitened through a Cholesky factor (fast, exact gradient); rank-deficient
 ones through the pseudo-inverse square root, whose eigenvalues only are differentiated with
@@ -26,10 +32,12 @@ from __future__ import annotations
 
 import torch
 
-from .forms import register_similarity, transform
+from .forms import EUCLIDEAN_FORMS, register_similarity, transform
 from .linalg import center, effective_rank, inv_sqrt_psd, rank_tol, trace_scale
 from .moments import surrogate_stream
 from .registry import Template, alias, describe, register, register_hooks
+from .shape import _euclid_templates, _shape_terms_alpha
+from .shape import _pairwise as _shape_pairwise
 
 __all__ = ["canonical_correlations", "cca_score", "inverse_root", "whiten"]
 
@@ -83,12 +91,14 @@ def canonical_correlations(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return torch.linalg.svdvals(m)
 
 
-def _cca(x, y, power):
+def _cca(x, y, power, norm="geometric"):
     m, rx, ry = _whitened_cross(x, y)
     if power == 2:
         s = (m * m).sum((-2, -1))
     else:
         s = torch.linalg.svdvals(m).sum(-1)
+    if norm == "min":
+        return s / torch.minimum(rx, ry).clamp_min(1)
     return s / (rx * ry).clamp_min(1).sqrt()
 
 
@@ -110,7 +120,8 @@ def _card(values, squared=False):
         description=(
             "sum of squared canonical correlations / √(r_X r_Y) (Yanai's GCD)"
             if squared
-            else "mean canonical correlation"
+            else "mean canonical correlation, normalised by √(r_X r_Y) (the paper's code; "
+            "= the mean over min(r_X, r_Y) only when the ranks agree — see mean_cca_corr)"
         ),
         formula="Σρ_k² / √(r_X r_Y)" if squared else "Σρ_k / √(r_X r_Y)",
         range=(0.0, 1.0),
@@ -141,15 +152,60 @@ def _build_sq():
 
 register(Template("cca", "squared_score", (), _build_sq, lambda v: _card(v, squared=True)))
 
+
+def _shape0_terms(x, y):
+    return _shape_terms_alpha(x, y, 0.0)
+
+
+def _euclid_card(values):
+    c = _card(values)
+    c["references"] = c["references"] + (
+        "netrep LinearMetric(alpha=0), as similarity-repository's cca-distance=euclidean",
+    )
+    return c
+
+
+_euclid_templates("cca", (), _shape0_terms, _euclid_card, "CCA (netrep shape metric, α = 0)")
+
+
+def _mean_card(values):
+    c = _card(values)
+    c.update(
+        family="mean_cca_corr",
+        description="mean canonical correlation over the smaller rank min(r_X, r_Y) "
+        "(Kornblith et al. 2019; sim_metric's mean_cca_corr); cca-score divides by √(r_X r_Y)",
+        formula="Σρ_k / min(r_X, r_Y)",
+        references=_REFS
+        + ("Kornblith et al. 2019, Similarity of neural network representations revisited",),
+    )
+    return c
+
+
+register_similarity(
+    "mean_cca_corr",
+    (),
+    lambda: lambda x, y, n_conditions=None: _cca(x, y, 1, "min"),
+    _mean_card,
+    angular_metric=False,
+)
+register_hooks("mean_cca_corr", streaming=surrogate_stream)
+
 alias("cca", "cca-score")
 alias("cca-angular-score", "cca-angular_score")
 
 describe(
+    "mean_cca_corr",
+    """The mean canonical correlation normalised by the smaller rank, Σρ_k / min(r_X, r_Y), as
+    Kornblith et al. 2019 and sim_metric's mean_cca_corr define it; cca-score (the paper's
+    code) divides by √(r_X r_Y) instead, which differs only when the widths (ranks) differ.""",
+)
+describe(
     "cca",
     """Canonical correlation analysis: both inputs whitened (their own covariance removed), then
     the canonical correlations ρ_k, the singular values of W_XᵀW_Y, summarized as the mean
-    Σρ_k/√(r_X r_Y) or, squared, as Yanai's GCD (= CKA of the whitened data). Invariant to any
-    invertible linear map; in-sample, so it overfits when units approach samples.""",
+    Σρ_k/√(r_X r_Y) or, squared, as Yanai's GCD (= CKA of the whitened data), or as netrep's
+    Euclidean distance at α = 0. Invariant to any invertible linear map; in-sample, so it
+    overfits when units approach samples.""",
 )
 
 # streaming: W_XᵀW_Y is built from X̃ᵀX̃, ỸᵀỸ, X̃ᵀỸ alone
@@ -160,6 +216,8 @@ register_hooks("cca", streaming=surrogate_stream)
 def _pairwise(A, B, values, ctx):
     """All pairs (``sg.pairwise``): whiten once per representation; Σρ (nuclear norms) or
     Σρ² (squared Frobenius norms) of all whitened cross-products, batched by the driver."""
+    if ctx.form in EUCLIDEAN_FORMS:  # netrep's α = 0 shape distance: the shape hook
+        return _shape_pairwise(A, B, {"alpha": 0.0}, ctx)
     ctx.log("whiten once per representation, batched products")
     A, B = ctx.reduce(A, B)
     wa = [whiten(a) for a in A]

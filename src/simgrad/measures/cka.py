@@ -13,7 +13,12 @@ The linear kernel is computed in feature space (d×d products, O(n·d²)) when s
 outnumber units and in sample space (n×n Grams) otherwise; no n×n matrix is formed in the
 feature-space path. The RBF kernel is ``k(a, b) = exp(−‖a − b‖² / (2σ²))`` with
 σ = S × the median pairwise Euclidean distance between samples (of that representation),
-written ``kernel=(rbf-sigma=S)``.
+written ``kernel=(rbf-sigma=S)``; the Laplace kernel ``kernel=(laplace-sigma=S)`` is
+``k(a, b) = exp(−‖a − b‖ / (√2·σ))`` with the same σ (the length scale ℓ = √2·σ that
+similarity-repository passes to repsim for both kernels, so exp(−d²/ℓ²) is the RBF kernel).
+Every CKA also comes in similarity-repository's other forms (``distance=one_minus_score``,
+``score-negative_log``, ``distance=euclidean``, ``distance=squared_euclidean``; see
+:mod:`simgrad.measures.forms`).
 
 >>> import torch
 >>> X = torch.randn(100, 8, dtype=torch.float64)
@@ -28,7 +33,7 @@ import logging
 import numpy as np
 import torch
 
-from .forms import register_similarity, transform
+from .forms import EXTRA_FORMS, needs_inputs, register_similarity, transform
 from .linalg import (
     center,
     center_kernel,
@@ -49,6 +54,7 @@ __all__ = [
     "cka_from_grams",
     "cka_linear",
     "hsic_from_grams",
+    "laplace_gram",
     "rbf_gram",
 ]
 
@@ -123,16 +129,11 @@ def sq_dists(x: torch.Tensor) -> torch.Tensor:
     return zero_diag(d.clamp_min(0))
 
 
-def rbf_gram(x: torch.Tensor, sigma: float) -> torch.Tensor:
-    """RBF kernel with bandwidth ``sigma`` × the median pairwise distance.
-
-    The median is taken over the n(n−1)/2 distinct pairs, averaging the two middle values when
-    their count is even (as ``numpy.median``); σ = sigma × that median distance.
-    """
-    xc = center(x)
-    d = sq_dists(xc)
-    n = x.shape[-2]
-    iu = torch.triu_indices(n, n, offset=1, device=x.device)
+def _median_sq_dist(d: torch.Tensor) -> torch.Tensor:
+    """The squared median of the n(n−1)/2 distinct pairwise distances (``numpy.median``
+    convention: the mean of the two middle distances for an even count), floored at tiny."""
+    n = d.shape[-1]
+    iu = torch.triu_indices(n, n, offset=1, device=d.device)
     pairs = d[..., iu[0], iu[1]]
     m = pairs.shape[-1]
     # median of the distances (not squared): odd count → middle one; even → mean of the two
@@ -144,19 +145,47 @@ def rbf_gram(x: torch.Tensor, sigma: float) -> torch.Tensor:
         hi = safe_sqrt(pairs.kthvalue(m // 2 + 1, dim=-1).values)
         med = 0.5 * (lo + hi)
     med = med * med
-    s2 = (sigma**2) * med.clamp_min(tiny(med))
+    return med.clamp_min(tiny(med))
+
+
+def rbf_gram(x: torch.Tensor, sigma: float) -> torch.Tensor:
+    """RBF kernel exp(−‖a − b‖² / (2σ²)) with σ = ``sigma`` × the median pairwise distance.
+
+    The median is taken over the n(n−1)/2 distinct pairs, averaging the two middle values when
+    their count is even (as ``numpy.median``).
+    """
+    d = sq_dists(center(x))
+    s2 = (sigma**2) * _median_sq_dist(d)
     return torch.exp(-d / (2 * s2[..., None, None]))
+
+
+def laplace_gram(x: torch.Tensor, sigma: float) -> torch.Tensor:
+    """Laplace kernel exp(−‖a − b‖ / (√2·σ)), σ = ``sigma`` × the median pairwise distance.
+
+    >>> import math, torch
+    >>> k = laplace_gram(torch.tensor([[0.0], [1.0], [3.0]], dtype=torch.float64), 1.0)
+    >>> abs(float(k[0, 1]) - math.exp(-1 / (math.sqrt(2) * 2))) < 1e-12  # median distance 2
+    True
+    """
+    d = sq_dists(center(x))
+    s2 = (sigma**2) * _median_sq_dist(d)
+    return torch.exp(-safe_sqrt(d / (2 * s2[..., None, None])))
+
+
+_GRAMS = {"rbf": rbf_gram, "laplace": laplace_gram}
 
 
 # ----------------------------------------------------------------------------- kernel param
 def _parse_kernel(text: str):
     if text == "linear":
         return ("linear", None)
-    if text.startswith("(rbf-sigma=") and text.endswith(")"):
-        s = float(text[len("(rbf-sigma=") : -1])
-        if not s > 0:
-            raise ValueError
-        return ("rbf", s)
+    for kind in _GRAMS:
+        head = f"({kind}-sigma="
+        if text.startswith(head) and text.endswith(")"):
+            s = float(text[len(head) : -1])
+            if not (s > 0 and np.isfinite(s)):
+                raise ValueError
+            return (kind, s)
     raise ValueError
 
 
@@ -164,13 +193,13 @@ def _fmt_kernel(value) -> str:
     from .registry import format_number
 
     kind, s = value
-    return "linear" if kind == "linear" else f"(rbf-sigma={format_number(s)})"
+    return "linear" if kind == "linear" else f"({kind}-sigma={format_number(s)})"
 
 
 KERNEL = Param(
     "kernel",
     kind="custom",
-    grid=(("linear", None), ("rbf", 0.5), ("rbf", 1.0), ("rbf", 2.0)),
+    grid=(("linear", None), ("rbf", 0.5), ("rbf", 1.0), ("rbf", 2.0), ("laplace", 1.0)),
     parse_fn=_parse_kernel,
     fmt_fn=_fmt_kernel,
 )
@@ -185,7 +214,8 @@ def _build(kernel, hsic):
     def fn(x, y, n_conditions=None):
         if kind == "linear":
             return cka_linear(x, y, hsic)
-        return cka_from_grams(rbf_gram(x, sigma), rbf_gram(y, sigma), hsic)
+        gram = _GRAMS[kind]
+        return cka_from_grams(gram(x, sigma), gram(y, sigma), hsic)
 
     return fn
 
@@ -203,7 +233,11 @@ def _card(values):
     linear = kind == "linear"
     # RBF kernels too are invariant to isotropic scaling: σ scales with the median distance
     inv = ["permutation", "orthogonal", "translation", "isotropic_scaling"]
-    kern = "linear kernel K = X̃X̃ᵀ" if linear else f"RBF kernel, σ = {sigma:g} × median distance"
+    kern = (
+        "linear kernel K = X̃X̃ᵀ"
+        if linear
+        else f"{'RBF' if kind == 'rbf' else 'Laplace'} kernel, σ = {sigma:g} × median distance"
+    )
     return dict(
         family="cka",
         form="score",
@@ -229,7 +263,9 @@ def _card(values):
     )
 
 
-register_similarity("cka", (KERNEL, HSIC), _build, _card, angular_metric=True)
+register_similarity(
+    "cka", (KERNEL, HSIC), _build, _card, angular_metric=True, extra_forms=EXTRA_FORMS
+)
 
 alias("cka", "cka-kernel=linear-hsic=gretton-score", display=True)
 alias("cka-angular_score", "cka-kernel=linear-hsic=gretton-angular_score", display=True)
@@ -244,8 +280,8 @@ describe(
     "cka",
     """Centered kernel alignment: the cosine between the centred kernel (Gram) matrices of X and
     Y, HSIC(K, L) / √(HSIC(K, K)·HSIC(L, L)), with a linear kernel (‖X̃ᵀỸ‖²_F / (‖X̃ᵀX̃‖_F
-    ‖ỸᵀỸ‖_F) for the biased estimator) or an RBF kernel whose bandwidth follows the median
-    distance, and the biased (Gretton), unbiased (Song) or zero-diagonal (Lange) HSIC
+    ‖ỸᵀỸ‖_F) for the biased estimator) or an RBF or Laplace kernel whose bandwidth follows the
+    median distance, and the biased (Gretton), unbiased (Song) or zero-diagonal (Lange) HSIC
     estimator. Invariant to orthogonal transformations and isotropic scaling.""",
 )
 
@@ -254,7 +290,7 @@ describe(
 def _streaming(template, values) -> Stream | None:
     """Linear kernels stream: ‖X̃ᵀỸ‖² and the centred row-norm sums (PairMoments) are all the
     three HSIC estimators need (:func:`hsic_linear`); RBF kernels need the samples."""
-    if values["kernel"][0] != "linear":
+    if values["kernel"][0] != "linear" or needs_inputs(template.form):
         return None
     hsic = values["hsic"]
 
@@ -302,6 +338,8 @@ def _pairwise(A, B, values, ctx):
     (one Σ a·b GEMM for the row-norm terms); RBF kernels built and centred once per
     representation, HSICs of all pairs one GEMM of the flattened kernels."""
     (kind, sigma), hsic = values["kernel"], values["hsic"]
+    if needs_inputs(ctx.form):  # the Euclidean forms need the inputs' norms: driver's loop
+        return None
     n = A[0].shape[0]
     _check_song(n, hsic)
     if kind == "linear":
@@ -316,11 +354,12 @@ def _pairwise(A, B, values, ctx):
             dy = hsic_linear(p.yy2, (p.rb * p.rb).sum(1), tb, tb, n, hsic)
         return transform(ctx.form, hsic_cosine(num, dx[:, None], dy[None, :]))
     if ctx.algorithm == "feature":
-        raise ValueError("RBF CKA has no feature-space algorithm; use 'auto' or 'sample'.")
-    ctx.log("RBF kernels once per representation, one GEMM")
+        raise ValueError(f"{kind} CKA has no feature-space algorithm; use 'auto' or 'sample'.")
+    ctx.log(f"{kind} kernels once per representation, one GEMM")
+    gram = _GRAMS[kind]
 
     def vector(x):
-        return center_kernel(rbf_gram(x, sigma), hsic).reshape(-1)
+        return center_kernel(gram(x, sigma), hsic).reshape(-1)
 
     h = ctx.inner(vector, A, B, n * n)
     hx = h.diagonal() if B is None else torch.stack([(vector(a) ** 2).sum() for a in A])

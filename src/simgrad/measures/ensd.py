@@ -5,6 +5,9 @@ ENSD = tr(X̃ᵀỸỸᵀX̃)·tr(X̃ᵀX̃)·tr(ỸᵀỸ) / (tr((X̃ᵀX̃)²)
 
 It counts dimensions, so it is not bounded by 1: ENSD(X, X) = PR_X.
 
+``ensd-distance=angular_normalized`` is the ENSD repository's ``computeDist``:
+(2/π)·arccos(ENSD / √(PR_X PR_Y)) = (2/π)·arccos(linear CKA), in [0, 1].
+
 >>> import torch
 >>> X = torch.randn(500, 3, dtype=torch.float64)
 >>> 1.0 < float(ensd(X, X)) <= 3.0
@@ -13,13 +16,15 @@ True
 
 from __future__ import annotations
 
+import math
+
 import torch
 
-from .linalg import center, fro2, gram_feature, tiny, trace_scale
+from .linalg import center, fro2, gram_feature, safe_arccos, tiny, trace_scale
 from .moments import surrogate_stream
 from .registry import Template, describe, register, register_hooks
 
-__all__ = ["ensd", "participation_ratio"]
+__all__ = ["ensd", "ensd_angular_normalized", "participation_ratio"]
 
 
 def participation_ratio(x: torch.Tensor) -> torch.Tensor:
@@ -67,6 +72,36 @@ def _card(values):
 
 register(Template("ensd", "", (), lambda: lambda x, y, n_conditions=None: ensd(x, y), _card))
 
+
+def ensd_angular_normalized(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """(2/π)·arccos(ENSD / √(PR_X PR_Y)) (the ENSD repository's ``computeDist``)."""
+    s = ensd(x, y) / (participation_ratio(x) * participation_ratio(y)).sqrt()
+    return (2 / math.pi) * safe_arccos(s)
+
+
+def _dist_card(values):
+    c = _card(values)
+    c.update(
+        form="distance",
+        description="normalised angular ENSD distance (2/π)·arccos(ENSD/√(PR_X PR_Y)), "
+        "the ENSD repository's computeDist (= (2/π)·arccos of linear CKA)",
+        formula="(2/π)·arccos(ENSD / √(PR_X PR_Y))",
+        range=(0.0, 1.0),
+        metric=True,
+    )
+    return c
+
+
+register(
+    Template(
+        "ensd",
+        "distance=angular_normalized",
+        (),
+        lambda: lambda x, y, n_conditions=None: ensd_angular_normalized(x, y),
+        _dist_card,
+    )
+)
+
 describe(
     "ensd",
     """Effective number of shared dimensions (Giaffar et al. 2023): CKA × √(PR_X PR_Y), with PR
@@ -83,6 +118,9 @@ def _pairwise(A, B, values, ctx):
     """All pairs (``sg.pairwise``) from the driver's linear-kernel statistics:
     ENSD = ‖X̃ᵀỸ‖²·tr K·tr L / (‖X̃ᵀX̃‖²‖ỸᵀỸ‖²)."""
     p = ctx.linear_products(A, B)
+    if ctx.form == "distance=angular_normalized":  # (2/π)·arccos(linear CKA)
+        cka = p.xy2 / (p.xx2[:, None] * p.yy2[None, :]).clamp_min(tiny(p.xy2)).sqrt()
+        return (2 / math.pi) * safe_arccos(cka)
     return _ensd(p.xy2, p.ta[:, None], p.tb[None, :], p.xx2[:, None], p.yy2[None, :], tiny(p.xy2))
 
 

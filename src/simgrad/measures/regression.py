@@ -6,7 +6,8 @@ In-sample (``linear_regression-r2``, ``ridge-lambda=L-r2``), with X̃, Ỹ centr
 
 λ = 0 uses the pseudo-inverse (directions of Ỹ below 1e-10 × trace dropped), so a
 rank-deficient Y is not biased upward. ``-pearsonr`` gives r = ⟨X̃, X̂⟩ / (‖X̃‖‖X̂‖) over the
-flattened entries instead of R². λ is absolute (not scaled by n or the data variance), as in
+flattened entries instead of R², ``-pearsonr2`` its square r² (deepdive's ``pearson_r2``,
+cross-validated forms only). λ is absolute (not scaled by n or the data variance), as in
 the paper.
 
 Cross-validated forms ``...-cv=Kfolds`` fit on K−1 folds and score the held-out fold (both
@@ -78,7 +79,7 @@ def _agg(x_te: torch.Tensor, x_hat: torch.Tensor, agg: str) -> torch.Tensor:
         return 1 - res / tot
     num = (x_te * x_hat).sum((-2, -1))
     den = ((x_te**2).sum((-2, -1)) * (x_hat**2).sum((-2, -1))).clamp_min(tiny).sqrt()
-    return num / den
+    return (num / den) ** 2 if agg == "pearsonr2" else num / den
 
 
 def cv_folds(n: int, k: int, scheme: str, n_conditions: int | None, seed: int = 0) -> list:
@@ -166,6 +167,20 @@ _REFS = (
 )
 
 
+def _formula(agg: str) -> str:
+    fit = "B = (ỸᵀỸ + λI)⁺ỸᵀX̃"
+    if agg == "r2":
+        return "1 − ‖X̃ − ỸB‖² / ‖X̃‖², " + fit
+    r = "⟨X̃, ỸB⟩ / (‖X̃‖‖ỸB‖)"
+    return ("(" + r + ")²" if agg == "pearsonr2" else r) + ", " + fit
+
+
+def _range(agg: str, bounded_r2: bool) -> tuple[float, float]:
+    if agg == "r2":
+        return (0.0, 1.0) if bounded_r2 else (-float("inf"), 1.0)
+    return (0.0, 1.0) if agg == "pearsonr2" else (-1.0, 1.0)
+
+
 def _make(family: str, agg: str, cv: bool, sym: bool):
     params = ((LAMBDA,) if family == "ridge" else ()) + ((CV,) if cv else ())
     form = agg
@@ -193,7 +208,11 @@ def _make(family: str, agg: str, cv: bool, sym: bool):
             inv.append("isotropic_scaling")
             if not sym:  # predicting YA from X pools units with A-dependent weights
                 inv.append("invertible_linear")
-        what = "R² (pooled over units)" if agg == "r2" else "Pearson r of flattened predictions"
+        what = {
+            "r2": "R² (pooled over units)",
+            "pearsonr": "Pearson r of flattened predictions",
+            "pearsonr2": "squared Pearson r² of flattened predictions",
+        }[agg]
         how = (
             f"{values['cv'][0]}-fold cross-validated "
             + (
@@ -211,17 +230,8 @@ def _make(family: str, agg: str, cv: bool, sym: bool):
             form="score",
             description=f"{how} {what} of {model} predicting X from Y"
             + (", symmetrized" if sym else ""),
-            formula=(
-                "1 − ‖X̃ − ỸB‖² / ‖X̃‖², B = (ỸᵀỸ + λI)⁺ỸᵀX̃"
-                if agg == "r2"
-                else "⟨X̃, ỸB⟩ / (‖X̃‖‖ỸB‖), B = (ỸᵀỸ + λI)⁺ỸᵀX̃"
-            )
-            + (" (held-out folds)" if cv else ""),
-            range=(0.0, 1.0)
-            if in_sample_r2 and lam == 0
-            else (-float("inf"), 1.0)
-            if agg == "r2"
-            else (-1.0, 1.0),
+            formula=_formula(agg) + (" (held-out folds)" if cv else ""),
+            range=_range(agg, in_sample_r2 and lam == 0),
             metric=False,
             symmetric=sym,
             differentiable=True,
@@ -249,8 +259,11 @@ for _family in ("linear_regression", "ridge"):
         for _cv in (False, True):
             for _sym in (False, True):
                 _make(_family, _agg_name, _cv, _sym)
+    _make(_family, "pearsonr2", True, False)
 
 alias("linreg", "linear_regression-r2", display=True)
+# ReSi's LinearRegression (similarity-repository's bare ``linear_regression``): in-sample R²
+alias("linear_regression", "linear_regression-r2")
 alias("linreg-r2", "linear_regression-r2")
 alias("linreg-pearsonr", "linear_regression-pearsonr")
 alias("ridge-lambda100-r2#5folds_cv", "ridge-lambda=100-r2-cv=5folds_rows")

@@ -253,6 +253,9 @@ def _proc_terms(x, y):
 
 
 _euclid_templates("procrustes", (), _proc_terms, _proc_card, "Procrustes")
+# similarity-repository: nbs-distance=angular = procrustes-distance=angular (Harvey et al.
+# 2023), so NBS's Euclidean forms are the Procrustes ones
+_euclid_templates("nbs", (), _proc_terms, _nbs_card, "Procrustes (NBS)")
 
 
 def _bures_build():

@@ -21,6 +21,16 @@ with x̃_j the j-th unit of the centred X. The weights come from the *reference*
 PWCCA is not symmetric. Singular vectors enter the weights, so it is not differentiable
 (its gradient is undefined at repeated canonical correlations, e.g. Y = X).
 
+Further forms (similarity-repository's): ``svcca-...-squared_score`` is the mean *squared*
+canonical correlation over min(k_X, k_Y); ``svcca-...-distance=euclidean`` (and its square)
+is netrep's α = 0 shape distance of the PCA-reduced data (that project derives the svcca
+names from its cca ones by PCA preprocessing): with W the whitened reduced data, v the kept
+variance, D = max(k_X, k_Y) and ε = 1e-7 netrep's eigenvalue floor (padded directions),
+r² = (v + (D − k)ε)/D, the distance is √(k_X r_X² + k_Y r_Y² − 2 r_X r_Y Σρ). The bare
+``svcca-score`` (and its forms) means ``svcca-var=0.99-...`` (Raghu et al.'s 99 % default).
+``pwcca`` also has ``distance=one_minus_score`` (sim_metric's ``pwcca_dist``) and the
+law-of-cosines Euclidean forms of :mod:`simgrad.measures.forms`.
+
 >>> import torch
 >>> X = torch.randn(100, 6, dtype=torch.float64)
 >>> round(float(svcca(X, X @ torch.randn(6, 6, dtype=X.dtype), "dim", 6)), 8)
@@ -32,11 +42,11 @@ from __future__ import annotations
 import torch
 
 from .cca import whiten
-from .forms import register_similarity
-from .linalg import center, rank_tol, sym_matrix_function
-from .registry import Param, alias, describe, format_number
+from .forms import ANGULAR_FORMS, EUCLIDEAN_FORMS, register_similarity
+from .linalg import center, fro2, rank_tol, safe_sqrt, sym_matrix_function
+from .registry import Param, Template, alias, describe, format_number, register
 
-__all__ = ["pca_reduce", "pwcca", "svcca"]
+__all__ = ["pca_projector", "pca_reduce", "pwcca", "svcca", "svcca_euclidean"]
 
 
 def _keep_mask(lam: torch.Tensor, mode: str, value: float) -> torch.Tensor:
@@ -59,28 +69,52 @@ def pca_reduce(x: torch.Tensor, mode: str, value: float) -> tuple[torch.Tensor, 
     components with non-zero variance. ``mode`` is ``"var"`` (fraction) or ``"dim"`` (count).
     """
     xc = center(x)
-    c = xc.transpose(-1, -2) @ xc
+    proj, k = pca_projector(xc.transpose(-1, -2) @ xc, mode, value)
+    return xc @ proj, k
+
+
+def pca_projector(c: torch.Tensor, mode: str, value: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """Projector on the leading principal subspace of the Gram ``c = X̃ᵀX̃`` (Daleckii–Krein
+    backward) and the number of kept components with non-zero variance."""
     with torch.no_grad():
         lam = torch.linalg.eigvalsh(c)
         keep = _keep_mask(lam, mode, value)
         tol = rank_tol(c.dtype) * lam.clamp_min(0).sum(-1, keepdim=True)
-        k = (keep & (lam > tol)).sum(-1).to(x.dtype)
+        k = (keep & (lam > tol)).sum(-1).to(c.dtype)
 
     def f(ev: torch.Tensor) -> torch.Tensor:
         return _keep_mask(ev, mode, value).to(ev.dtype)
 
-    proj = sym_matrix_function(c, f, torch.zeros_like)
-    return xc @ proj, k
+    return sym_matrix_function(c, f, torch.zeros_like), k
 
 
-def svcca(x: torch.Tensor, y: torch.Tensor, mode: str = "var", value: float = 0.99):
-    """SVCCA of ``(..., n, p)`` and ``(..., n, q)`` (see the module docstring)."""
+def _svcca_parts(x, y, mode, value):
     xk, kx = pca_reduce(x, mode, value)
     yk, ky = pca_reduce(y, mode, value)
     wx, _ = whiten(xk)
     wy, _ = whiten(yk)
     rho = torch.linalg.svdvals(wx.transpose(-1, -2) @ wy)
-    return rho.sum(-1) / torch.minimum(kx, ky).clamp_min(1)
+    return rho, kx, ky, xk, yk
+
+
+def svcca(x: torch.Tensor, y: torch.Tensor, mode: str = "var", value: float = 0.99, power: int = 1):
+    """SVCCA of ``(..., n, p)`` and ``(..., n, q)`` (see the module docstring); ``power=2``
+    averages the squared canonical correlations."""
+    rho, kx, ky, _, _ = _svcca_parts(x, y, mode, value)
+    return (rho**power).sum(-1) / torch.minimum(kx, ky).clamp_min(1)
+
+
+def svcca_euclidean(
+    x: torch.Tensor, y: torch.Tensor, mode: str, value: float, squared: bool = False
+) -> torch.Tensor:
+    """netrep's α = 0 Euclidean shape distance of the PCA-reduced inputs (module docstring)."""
+    rho, kx, ky, xk, yk = _svcca_parts(x, y, mode, value)
+    eps = 1e-7  # netrep's eigenvalue floor: padded (zero) directions count as ε each
+    d = torch.maximum(kx, ky)
+    rx2 = (fro2(xk) + (d - kx) * eps) / d.clamp_min(1)
+    ry2 = (fro2(yk) + (d - ky) * eps) / d.clamp_min(1)
+    d2 = (kx * rx2 + ky * ry2 - 2 * safe_sqrt(rx2 * ry2) * rho.sum(-1)).clamp_min(0)
+    return d2 if squared else safe_sqrt(d2)
 
 
 def pwcca(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -152,6 +186,57 @@ register_similarity("svcca", (VAR,), _svcca_build("var"), _svcca_card)
 register_similarity("svcca", (DIM,), _svcca_build("dim"), _svcca_card)
 
 
+def _svcca_sq_card(values: dict) -> dict:
+    c = _svcca_card(values)
+    c.update(
+        description=c["description"].replace("mean canonical", "mean squared canonical"),
+        formula="Σ_i ρ_i²(X̃P_kX, ỸP_kY) / min(k_X, k_Y)",
+    )
+    return c
+
+
+def _svcca_euclid_card(values: dict, squared: bool) -> dict:
+    c = _svcca_card(values)
+    c.update(
+        form="distance",
+        description=("squared " if squared else "")
+        + "netrep α = 0 Euclidean shape distance of the PCA-reduced inputs, "
+        + c["description"].split(": ", 1)[1],
+        formula=("" if squared else "√(")
+        + "k_X r_X² + k_Y r_Y² − 2 r_X r_Y Σρ_i"
+        + ("" if squared else ")")
+        + ", r² = (kept variance + (D − k)·1e-7) / D, D = max(k_X, k_Y)",
+        range=(0.0, float("inf")),
+        invariances=("permutation", "orthogonal", "translation"),
+        references=_REFS + ("Williams et al. 2021, Generalized shape metrics (netrep)",),
+    )
+    return c
+
+
+for _param, _mode in ((VAR, "var"), (DIM, "dim")):
+
+    def _build_sq(_mode=_mode, **values):
+        value = values[_mode]
+        return lambda x, y, n_conditions=None: svcca(x, y, _mode, value, power=2)
+
+    register(Template("svcca", "squared_score", (_param,), _build_sq, _svcca_sq_card))
+    for _form in EUCLIDEAN_FORMS:
+        _sq = _form == "distance=squared_euclidean"
+
+        def _build_e(_mode=_mode, _sq=_sq, **values):
+            value = values[_mode]
+            return lambda x, y, n_conditions=None: svcca_euclidean(x, y, _mode, value, _sq)
+
+        def _card_e(values, _sq=_sq):
+            return _svcca_euclid_card(values, _sq)
+
+        register(Template("svcca", _form, (_param,), _build_e, _card_e))
+
+# the bare name is Raghu et al.'s default: 99 % of the variance
+for _form in ANGULAR_FORMS + EUCLIDEAN_FORMS + ("squared_score",):
+    alias(f"svcca-{_form}", f"svcca-var=0.99-{_form}")
+
+
 def _pwcca_card(values: dict) -> dict:
     return dict(
         family="pwcca",
@@ -186,7 +271,13 @@ def _pwcca_build():
     return lambda x, y, n_conditions=None: pwcca(x, y)
 
 
-register_similarity("pwcca", (), _pwcca_build, _pwcca_card)
+register_similarity(
+    "pwcca",
+    (),
+    _pwcca_build,
+    _pwcca_card,
+    extra_forms=("distance=one_minus_score",) + EUCLIDEAN_FORMS,
+)
 
 alias("svcca", "svcca-var=0.99-score")
 alias("pwcca", "pwcca-score")
