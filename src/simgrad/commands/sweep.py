@@ -26,6 +26,7 @@ def _run(args: argparse.Namespace) -> int:
             progress=False if args.quiet else None,
             report=False if args.no_report else None,
             unit_reports=args.unit_reports,
+            yes=args.yes,
         )
     except (ValueError, TypeError) as exc:
         print(f"simgrad sweep: error: {exc}", file=sys.stderr)
@@ -70,6 +71,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--retries", type=int, metavar="N", help="extra attempts for a unit that raised (default 1)"
     )
     p.add_argument("--quiet", action="store_true", help="no progress lines")
+    p.add_argument(
+        "--yes",
+        action="store_true",
+        help="run a grid of more than 10,000 units (without it such a grid stops, saying its size)",
+    )
     p.add_argument("--no-report", action="store_true", help="no sweep report.html: tables only")
     p.add_argument(
         "--unit-reports",

@@ -22,7 +22,14 @@ from ..options import RunOptions
 from .progress import Progress
 from .result import RunResult
 from .tables import PC_R2_COLUMNS, TABLE_COLUMNS, concat, summary_table, theory_table, unit_tables
-from .unit import compute_unit, decodable_labels, fingerprint, load_dataset, unit_key
+from .unit import (
+    compute_unit,
+    decodable_labels,
+    fingerprint,
+    load_dataset,
+    required_arrays,
+    unit_key,
+)
 
 __all__ = ["compute"]
 
@@ -55,7 +62,7 @@ def _run_unit(
     options, ds, labels = ctx["options"], ctx["dataset"], ctx["labels"]
     key = unit_key(ctx["fingerprint"], options, measure, seed, labels)
     t0 = time.perf_counter()
-    arrays = ctx["checkpoints"].load(key)
+    arrays = ctx["checkpoints"].load(key, required=required_arrays(labels))
     resumed = arrays is not None
     head = f"[{i}/{n}] {short_name(measure)} · seed {seed}"
     if resumed:
