@@ -271,8 +271,7 @@ def locked_dir(
             lock.acquire(timeout=-1 if wait is None else wait)
         except Timeout:
             raise ValueError(
-                f"{name}: {str(folder)!r} is still in use by another simgrad run after "
-                f"{wait:g} s."
+                f"{name}: {str(folder)!r} is still in use by another simgrad run after {wait:g} s."
             ) from None
     try:
         yield folder

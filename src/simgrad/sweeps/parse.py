@@ -118,7 +118,9 @@ def parse_seeds(value: Any, source: str) -> tuple[int, ...]:
         return tuple(range(int(value)))
     if isinstance(value, range):
         if len(value) > MAX_SEEDS:
-            raise ValueError(f"{source}: key 'seeds' holds {len(value):,} seeds; at most {MAX_SEEDS:,}.")
+            raise ValueError(
+                f"{source}: key 'seeds' holds {len(value):,} seeds; at most {MAX_SEEDS:,}."
+            )
         value = list(value)
     if not isinstance(value, Sequence) or isinstance(value, str) or not value:
         raise TypeError(
