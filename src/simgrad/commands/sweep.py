@@ -12,6 +12,16 @@ from __future__ import annotations
 import argparse
 import sys
 
+#: the ``--help`` text (plain: no reStructuredText markup)
+DESCRIPTION = (
+    "Runs every dataset x setting x measure x seed of a grid file (format: docs/sweeps.md) as "
+    "one unit of the main job, on a local Dask cluster by default, and writes the aggregated "
+    "tables and report.html into --out. Rerunning the same command resumes: finished units "
+    "are skipped. Grids of more than 10,000 units need --yes. Exit status: 0 all units "
+    "finished, 1 some failed, 2 invalid grid or options, 3 a file-system failure, "
+    "130 interrupted."
+)
+
 
 def _run(args: argparse.Namespace) -> int:
     from simgrad.sweeps import sweep_file
@@ -45,7 +55,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "sweep",
         help="run many datasets x measures x seeds (locally or on a Dask cluster)",
-        description=__doc__.split("\n\n")[1] if __doc__ else None,
+        description=DESCRIPTION,
     )
     p.add_argument("grid", metavar="GRID.toml", help="grid file (datasets, measures, seeds, ...)")
     p.add_argument(

@@ -150,6 +150,7 @@ def compute(options: RunOptions, *, progress: bool | TextIO | None = True) -> Ru
             "fingerprint": ctx["fingerprint"],
             "labels_decoded": list(labels),
             "citation": ds.citation,
+            **({"download": ds.extra["download"]} if "download" in ds.extra else {}),
         },
         "measures": list(measures),
         "seeds": list(options.seeds),

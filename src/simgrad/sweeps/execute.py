@@ -220,6 +220,9 @@ def _open_client(scheduler: Any, workers: int | None, n_units: int):
                 threads_per_worker=1,
                 processes=True,
                 dashboard_address=None,
+                # no dashboard; the scheduler's small HTTP server (health checks) still starts:
+                # on a free port of this machine only, never the default 8787
+                scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
                 env={"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"},
             )
         except Exception as exc:
