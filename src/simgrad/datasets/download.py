@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-__all__ = ["data_dir", "fetch", "find_file", "provenance", "sha256_file"]
+__all__ = ["data_dir", "fetch", "fetch_for", "find_file", "provenance", "sha256_file"]
 
 
 def data_dir(path: str | os.PathLike | None = None) -> Path:
@@ -129,3 +129,16 @@ def fetch(
             stacklevel=3,
         )
     return result
+
+
+def fetch_for(dataset: str, url: str, known_hash: str | None, folder: str, fname: str, *,
+             root: str | os.PathLike | None, put: str, processor: Any = None) -> Any:  # fmt: skip
+    """:func:`fetch` for a loader: a checksum mismatch (``ValueError``) or a missing data
+    directory (``FileNotFoundError``) as they are, any other failure as an ``OSError`` saying
+    what to ``put`` where instead."""
+    try:
+        return fetch(url, known_hash, folder, fname, root=root, processor=processor)
+    except (ValueError, FileNotFoundError):
+        raise
+    except Exception as exc:
+        raise OSError(f"{dataset}: could not download {url} ({exc}); put {put}.") from None

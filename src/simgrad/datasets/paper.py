@@ -22,7 +22,7 @@ import numpy as np
 
 from .dataset import Dataset
 from .download import data_dir as _data_dir
-from .download import fetch, provenance
+from .download import fetch_for, provenance
 from .files import from_file
 
 __all__ = [
@@ -190,22 +190,10 @@ def load_mante2013(
             )
         import pooch
 
-        try:
-            fetch(
-                url,
-                known_hash,
-                "mante2013",
-                "PFC data.zip",
-                root=data_dir,
-                processor=pooch.Unzip(extract_dir="."),
-            )
-        except ValueError:
-            raise
-        except Exception as exc:
-            raise OSError(
-                f"mante2013: could not download {url} ({exc}); put 'PFC data.zip' (or its "
-                f"extracted 'PFC data' folder) in {base}."
-            ) from None
+        put = f"'PFC data.zip' (or its extracted 'PFC data' folder) in {base}"
+        unzip = pooch.Unzip(extract_dir=".")
+        fetch_for("mante2013", url, known_hash, "mante2013", "PFC data.zip", root=data_dir,
+                 put=put, processor=unzip)  # fmt: skip
         unit_dir = _find_mante_folder(base, folders[subject])
         if unit_dir is None:
             raise ValueError(f"mante2013: the archive holds no folder {folders[subject]!r}.")
@@ -356,15 +344,9 @@ def load_hatsopoulos2007(
     if not path.is_file():
         if not download:
             raise FileNotFoundError(f"hatsopoulos2007: {path} not found (Dryad: {url}).")
-        try:
-            fetch(url, known_hash, "hatsopoulos2007", HATSOPOULOS2007_FILE, root=data_dir)
-        except ValueError:
-            raise
-        except Exception as exc:
-            raise OSError(
-                f"hatsopoulos2007: could not download {url} ({exc}); put "
-                f"{HATSOPOULOS2007_FILE} in {path.parent}."
-            ) from None
+        put = f"{HATSOPOULOS2007_FILE} in {path.parent}"
+        fetch_for("hatsopoulos2007", url, known_hash, "hatsopoulos2007", HATSOPOULOS2007_FILE,
+                 root=data_dir, put=put)  # fmt: skip
     units, onsets = read_hatsopoulos_mat(path)
     target = np.concatenate([np.full(len(o), k) for k, o in enumerate(onsets)])
     counts = bin_trials(units, np.concatenate(onsets), window, bin_ms)
