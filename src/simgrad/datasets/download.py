@@ -93,7 +93,7 @@ def fetch(
     ``known_hash`` is ``"sha256:<hex>"`` (or ``"md5:..."``); ``None`` skips verification and
     must only be used where the real checksum is unknown (documented at each call site): a
     ``UserWarning`` then says the file is unverified and gives its SHA-256. A data directory
-    given explicitly (``root`` or ``SIMGRAD_DATA_DIR``) must exist: nothing is created above it.
+    named by ``SIMGRAD_DATA_DIR`` must exist: nothing is created under a mistyped one.
     A file already in the cache with the right hash is not downloaded again; a mismatching
     download raises ``ValueError`` and is not kept. Returns what pooch returns (the path, or the
     processor's output, e.g. the list of unzipped files).
@@ -103,9 +103,9 @@ def fetch(
     import pooch
 
     base = data_dir(root)
-    if not base.is_dir() and (root is not None or os.environ.get("SIMGRAD_DATA_DIR")):
+    if root is None and os.environ.get("SIMGRAD_DATA_DIR") and not base.is_dir():
         raise FileNotFoundError(
-            f"the data directory {base} does not exist (SIMGRAD_DATA_DIR or data_dir=); "
+            f"the data directory {base} (SIMGRAD_DATA_DIR) does not exist; "
             "create it first, or unset SIMGRAD_DATA_DIR to use the per-user cache."
         )
     path = base / folder

@@ -91,6 +91,20 @@ def _run_unit(
     return arrays, info
 
 
+def _dataset_info(ds: Any, fp: str, labels: list[str]) -> dict[str, Any]:
+    """The ``dataset`` entry of ``run.json`` (with the SHA-256 of a downloaded file)."""
+    info = {
+        "name": ds.name,
+        "shape": list(ds.shape),
+        "fingerprint": fp,
+        "labels_decoded": list(labels),
+        "citation": ds.citation,
+    }
+    if "download" in ds.extra:
+        info["download"] = ds.extra["download"]
+    return info
+
+
 def compute(options: RunOptions, *, progress: bool | TextIO | None = True) -> RunResult:
     """Run the main job's units and return its tables; write nothing but checkpoints.
 
@@ -144,14 +158,7 @@ def compute(options: RunOptions, *, progress: bool | TextIO | None = True) -> Ru
     info = {
         "versions": _versions(),
         "arguments": options.to_mapping(),
-        "dataset": {
-            "name": ds.name,
-            "shape": list(ds.shape),
-            "fingerprint": ctx["fingerprint"],
-            "labels_decoded": list(labels),
-            "citation": ds.citation,
-            **({"download": ds.extra["download"]} if "download" in ds.extra else {}),
-        },
+        "dataset": _dataset_info(ds, ctx["fingerprint"], labels),
         "measures": list(measures),
         "seeds": list(options.seeds),
         "timings": {
