@@ -394,3 +394,37 @@ def test_missing_recording_says_where_to_obtain_it(tmp_path):
     assert str(path) in msg and "'hatsopoulos2007_condavg.npz'" in msg
     assert "github.com/Helena-Yuhan-Liu/LearningRuleSimilarities" in msg
     assert "Hatsopoulos NG" in msg  # the citation
+
+
+def test_ctrl_c_on_a_dask_sweep_is_one_line_130(tmp_path):
+    """SIGINT to the whole foreground group, as a terminal's Ctrl-C does: the workers ignore
+    it (they are closed by the sweep), the command prints one line."""
+    import signal
+    import subprocess
+    import sys
+
+    grid = tmp_path / "g.toml"
+    grid.write_text(
+        'datasets = ["context"]\nmeasures = ["cka", "nbs"]\nseeds = 2\n'
+        "max_iter = 3000\ntarget = 0.9999\n"
+    )
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT / "src"))
+    args = ["sweep", str(grid), "--out", str(tmp_path / "o"), "--workers", "1"]
+    p = subprocess.Popen(
+        [sys.executable, "-m", "simgrad.cli", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 120
+    tmp = tmp_path / "o" / "units" / ".tmp"
+    while time.monotonic() < deadline and not (tmp.is_dir() and any(tmp.iterdir())):
+        time.sleep(0.1)
+    time.sleep(2)  # a unit is running on the worker
+    os.killpg(p.pid, signal.SIGINT)
+    _, err = p.communicate(timeout=180)
+    assert p.returncode == 130, err
+    assert "Traceback" not in err and "WARNING" not in err, err
+    assert err.strip().splitlines()[-1] == "simgrad sweep: interrupted"

@@ -13,10 +13,14 @@ one thread (``torch_threads``), so processes do not oversubscribe the cores.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
+import signal
+import threading
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -207,6 +211,21 @@ def _run_here(units, out, run_unit, tracker, outcome, retries) -> None:
         tracker.emit(u.uid, status)
 
 
+@contextlib.contextmanager
+def _workers_ignore_ctrl_c() -> Iterator[None]:
+    """Ignore SIGINT while the local workers are spawned: they inherit the ignored signal,
+    so a Ctrl-C reaches only this process, which cancels the units and closes the cluster
+    (one line and exit status 130, not every worker's traceback)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def _open_client(scheduler: Any, workers: int | None, n_units: int):
     """``(client, close)``: ``close()`` shuts down only what the sweep itself opened."""
     from distributed import Client
@@ -215,16 +234,22 @@ def _open_client(scheduler: Any, workers: int | None, n_units: int):
         from distributed import LocalCluster
 
         try:
-            cluster = LocalCluster(
-                n_workers=workers or default_workers(n_units),
-                threads_per_worker=1,
-                processes=True,
-                dashboard_address=None,
-                # no dashboard; the scheduler's small HTTP server (health checks) still starts:
-                # on a free port of this machine only, never the default 8787
-                scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
-                env={"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"},
-            )
+            with _workers_ignore_ctrl_c():
+                cluster = LocalCluster(
+                    n_workers=workers or default_workers(n_units),
+                    threads_per_worker=1,
+                    processes=True,
+                    dashboard_address=None,
+                    silence_logs=logging.ERROR,  # a Ctrl-C is one line, not each worker's warnings
+                    # no dashboard; the scheduler's small HTTP server (health checks) still starts:
+                    # on a free port of this machine only, never the default 8787
+                    scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
+                    env={
+                        "OMP_NUM_THREADS": "1",
+                        "MKL_NUM_THREADS": "1",
+                        "OPENBLAS_NUM_THREADS": "1",
+                    },
+                )
         except Exception as exc:
             raise RuntimeError(
                 f"could not start a local Dask cluster ({type(exc).__name__}: {exc}). Worker "
