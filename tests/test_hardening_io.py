@@ -428,3 +428,17 @@ def test_ctrl_c_on_a_dask_sweep_is_one_line_130(tmp_path):
     assert p.returncode == 130, err
     assert "Traceback" not in err and "WARNING" not in err, err
     assert err.strip().splitlines()[-1] == "simgrad sweep: interrupted"
+
+
+def test_compare_on_huge_values_is_valid_json_with_one_line_per_failure(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    np.save(tmp_path / "x.npy", rng.normal(size=(30, 5)) * 1e200)
+    np.save(tmp_path / "y.npy", rng.normal(size=(30, 4)) * 1e200)
+    code = cli.main(["compare", str(tmp_path / "x.npy"), str(tmp_path / "y.npy"), "--json"])
+    out, err = capsys.readouterr()
+    doc = json.loads(out)  # strict JSON: no NaN or Infinity tokens
+    assert "NaN" not in out and "Traceback" not in err
+    bad = [r for r in doc["results"] if r["value"] is None]
+    assert code == (1 if bad else 0)
+    assert len(err.strip().splitlines()) == len(bad)
+    assert all(r["error"] for r in bad)

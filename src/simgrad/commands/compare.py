@@ -108,7 +108,9 @@ def compare(x: np.ndarray, y: np.ndarray, names: list[str]) -> list[dict[str, An
             value = float(sg.score(name, x, y))
             error = None
         except NUMERICAL_ERRORS as exc:  # e.g. an SVD that does not converge on huge values
-            value, error = math.nan, f"{type(exc).__name__}: {_first_line(exc)}"
+            value, error = math.nan, f"{type(exc).__name__.lstrip('_')}: {_first_line(exc)}"
+        if error is None and not math.isfinite(value):
+            error = "the value is not finite (are the inputs' magnitudes within float64's range?)"
         row = {"name": name, **describe(sg.card(name), value)}
         if error is not None:
             row["error"] = error
