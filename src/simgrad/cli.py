@@ -12,7 +12,7 @@ command prints one line ``simgrad COMMAND: error: ...`` and exits with
 1     the computation failed (a non-finite score or gradient, a linear-algebra failure,
       units of a sweep that failed, an unexpected error)
 2     a user error: invalid arguments, options, grid, data file or dataset
-3     the environment failed: disk full, permission denied, an unreadable folder
+3     the environment failed during the work: disk full, an I/O error
 130   interrupted (Ctrl-C)
 ====  ==================================================================================
 """
