@@ -442,3 +442,19 @@ def test_compare_on_huge_values_is_valid_json_with_one_line_per_failure(tmp_path
     assert code == (1 if bad else 0)
     assert len(err.strip().splitlines()) == len(bad)
     assert all(r["error"] for r in bad)
+
+
+def test_yes_lets_a_large_grid_through(tmp_path, monkeypatch):
+    from simgrad.sweeps import run as sweep_run
+
+    seen = {}
+
+    def fake(grid, **kw):
+        seen["size"] = grid.size
+        raise KeyboardInterrupt  # stop before any unit
+
+    monkeypatch.setattr(sweep_run, "_run_grid", fake)
+    grid = tmp_path / "g.toml"
+    grid.write_text('datasets = ["toy2d"]\nmeasures = ["cka", "nbs"]\nseeds = 10000\n')
+    assert cli.main(["sweep", str(grid), "--yes", "--workers", "0"]) == 130
+    assert seen["size"] == 20_000
