@@ -20,12 +20,16 @@ with the same arguments loads what already finished and recomputes only the rest
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
 import os
+import sys
 import tempfile
-from collections.abc import Mapping
+import warnings
+import zipfile
+from collections.abc import Collection, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +44,41 @@ __all__ = [
     "atomic_write_text",
     "check_writable_dir",
     "csv_text",
+    "file_mode",
+    "locked_dir",
+    "previous_outputs",
+    "remove_outputs",
 ]
+
+#: the lock file :func:`locked_dir` holds in an output folder
+LOCK_NAME = ".simgrad.lock"
+
+
+def _umask() -> int:
+    """The process umask, read without changing it where the system allows."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)  # no read-only way elsewhere; restore at once
+    os.umask(mask)
+    return mask
+
+
+def file_mode() -> int:
+    """The permission bits a new file gets from ``open()``: ``0o666`` less the umask.
+
+    :func:`tempfile.mkstemp` creates files readable by their owner only (``0o600``);
+    :func:`atomic_write_bytes` gives them this mode instead, so reports and tables are as
+    shareable as any other file the user creates.
+
+    >>> file_mode() & 0o600
+    384
+    """
+    return 0o666 & ~_umask()
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
@@ -52,6 +90,8 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        if hasattr(os, "fchmod"):  # mkstemp makes 0600 whatever the umask
+            os.fchmod(fd, file_mode())
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
@@ -169,13 +209,108 @@ class Checkpoints:
         np.savez(buf, **clean)
         return atomic_write_bytes(self.path(key), buf.getvalue())
 
-    def load(self, key: str) -> dict[str, np.ndarray] | None:
-        """The arrays stored under ``key``, or ``None`` when absent or unreadable."""
+    def load(self, key: str, required: Collection[str] = ()) -> dict[str, np.ndarray] | None:
+        """The arrays stored under ``key``, or ``None`` when absent or unusable.
+
+        A file that does not load (truncated, not a zip, not an ``.npz``) or lacks one of the
+        ``required`` arrays was damaged outside our atomic writes: it is reported with a
+        warning and ``None`` is returned, so the unit is recomputed (and the file replaced).
+        """
         p = self.path(key)
         if not p.is_file():
             return None
         try:
             with np.load(p, allow_pickle=False) as z:
-                return {k: z[k] for k in z.files}
-        except (OSError, ValueError, EOFError):  # damaged by something outside our writes
+                arrays = {k: z[k] for k in z.files}
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as exc:
+            _warn_damaged(p, f"does not load ({type(exc).__name__}: {exc})")
             return None
+        missing = [k for k in required if k not in arrays]
+        if missing:
+            _warn_damaged(p, f"lacks {', '.join(map(repr, missing))}")
+            return None
+        return arrays
+
+
+def _warn_damaged(path: Path, why: str) -> None:
+    warnings.warn(
+        f"checkpoint {str(path)!r} {why}; recomputing that unit.", RuntimeWarning, stacklevel=3
+    )
+
+
+@contextlib.contextmanager
+def locked_dir(
+    path: str | os.PathLike, *, wait: float | None = None, name: str = "out"
+) -> Iterator[Path]:
+    """Hold an exclusive lock on the output folder ``path`` while the block runs.
+
+    Two runs writing into one folder would mix their files; with this lock a second run
+    waits (``wait`` seconds, ``None`` = as long as it takes, printing one line on stderr
+    first) and then proceeds, or raises ``ValueError`` naming the folder when ``wait``
+    runs out (``wait=0``: stop at once). The lock is the file ``.simgrad.lock`` in the
+    folder (``filelock``; released when the process dies, so it never goes stale).
+    """
+    from filelock import FileLock, Timeout
+
+    folder = check_writable_dir(path, name)
+    lock = FileLock(str(folder / LOCK_NAME))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        if wait is not None and wait <= 0:
+            raise ValueError(
+                f"{name}: {str(folder)!r} is in use by another simgrad run; wait for it to "
+                "finish or choose another folder."
+            ) from None
+        print(
+            f"simgrad: {str(folder)!r} is in use by another run; waiting for it to finish …",
+            file=sys.stderr,
+            flush=True,
+        )
+        try:
+            lock.acquire(timeout=-1 if wait is None else wait)
+        except Timeout:
+            raise ValueError(
+                f"{name}: {str(folder)!r} is still in use by another simgrad run after {wait:g} s."
+            ) from None
+    try:
+        yield folder
+    finally:
+        lock.release()
+
+
+def previous_outputs(
+    folder: str | os.PathLike, manifest: str = "run.json", legacy: Collection[str] = ()
+) -> set[str]:
+    """The files an earlier run wrote into ``folder``, as listed in its ``manifest``
+    (``"files"``: paths relative to the folder); ``legacy`` when the manifest predates that
+    list; nothing when there is no readable manifest."""
+    try:
+        info = json.loads((Path(folder) / manifest).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return set()
+    files = info.get("files") if isinstance(info, dict) else None
+    if files is None:
+        return set(legacy)
+    return {f for f in files if isinstance(f, str)}
+
+
+def remove_outputs(folder: str | os.PathLike, files: Collection[str]) -> list[str]:
+    """Delete the listed files (paths relative to ``folder``) that are plain files inside it;
+    anything else (absolute paths, ``..``, folders, links out) is left alone. Returns the
+    paths removed."""
+    root = Path(folder).resolve()
+    removed = []
+    for rel in sorted(files):
+        p = Path(rel)
+        if p.is_absolute() or ".." in p.parts:
+            continue
+        target = root / p
+        if target.is_symlink() or not target.is_file() or root not in target.resolve().parents:
+            continue
+        try:
+            target.unlink()
+            removed.append(rel)
+        except OSError:
+            pass
+    return removed

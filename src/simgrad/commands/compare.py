@@ -28,6 +28,12 @@ class _Error(Exception):
     """A user error: printed as one line, exit code 2."""
 
 
+def _numerical_errors() -> tuple[type[BaseException], ...]:
+    import torch
+
+    return (np.linalg.LinAlgError, torch.linalg.LinAlgError, FloatingPointError, OverflowError)
+
+
 def load_array(path: str, argname: str) -> np.ndarray:
     """Read a representation from ``.npy`` or ``.npz`` (array ``data``), else via
     ``sg.datasets.from_file``. Raises :class:`_Error` with one clear line."""
@@ -95,11 +101,37 @@ def compare(x: np.ndarray, y: np.ndarray, names: list[str]) -> list[dict[str, An
     """Compute each measure between ``x`` (reference) and ``y`` (candidate)."""
     import simgrad as sg
 
+    NUMERICAL_ERRORS = _numerical_errors()
     rows = []
     for name in names:
-        value = float(sg.score(name, x, y))
-        rows.append({"name": name, **describe(sg.card(name), value)})
+        try:
+            value = float(sg.score(name, x, y))
+            error = None
+        except NUMERICAL_ERRORS as exc:  # e.g. an SVD that does not converge on huge values
+            value, error = math.nan, f"{type(exc).__name__.lstrip('_')}: {_first_line(exc)}"
+        if error is None and not math.isfinite(value):
+            error = "the value is not finite (are the inputs' magnitudes within float64's range?)"
+        row = {"name": name, **describe(sg.card(name), value)}
+        if error is not None:
+            row["error"] = error
+        rows.append(row)
     return rows
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:300] if text else type(exc).__name__
+
+
+def _json_safe(obj: Any) -> Any:
+    """``obj`` with every non-finite float as ``None`` (JSON has no NaN or infinity)."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_json_safe(v) for v in obj]
+    return obj
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -123,9 +155,14 @@ def _run(args: argparse.Namespace) -> int:
     except _Error as exc:
         print(f"simgrad compare: error: {exc}", file=sys.stderr)
         return 2
-    if args.json:
-        print(json.dumps({"X": args.x, "Y": args.y, "results": rows}, indent=2))
-        return 0
+    failed = [r for r in rows if "error" in r]
+    for r in failed:
+        print(f"simgrad compare: error: {r['name']}: {r['error']}", file=sys.stderr)
+    code = 1 if failed else 0
+    if args.json:  # non-finite values (a failed measure, an unbounded range) are null
+        doc = _json_safe({"X": args.x, "Y": args.y, "results": rows})
+        print(json.dumps(doc, indent=2, allow_nan=False))
+        return code
     print(f"X (reference): {args.x}  shape {tuple(x.shape)}")
     print(f"Y (candidate): {args.y}  shape {tuple(y.shape)}\n")
     w = max(len(r["name"]) for r in rows)
@@ -135,7 +172,7 @@ def _run(args: argparse.Namespace) -> int:
         print(
             f"{r['name']:<{w}}  {r['value']:>10.4f}  {r['range_text']:<12}  {arrow} {r['meaning']}"
         )
-    return 0
+    return code
 
 
 def register(sub: argparse._SubParsersAction) -> None:

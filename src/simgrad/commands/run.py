@@ -20,7 +20,7 @@ HELP = """\
 Optimize synthetic data towards a reference dataset under each measure, decode every
 label and measure principal-component capture along the way, and write the tables, the
 figures and a self-contained report.html into --out (default: ./simgrad-out).
-With no argument: the built-in `context` reference and the paper's panel of measures."""
+With no argument: the built-in 'context' reference and the paper's panel of measures."""
 
 
 def _run(args: argparse.Namespace) -> int:

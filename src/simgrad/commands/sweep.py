@@ -12,6 +12,16 @@ from __future__ import annotations
 import argparse
 import sys
 
+#: the ``--help`` text (plain: no reStructuredText markup)
+DESCRIPTION = (
+    "Runs every dataset x setting x measure x seed of a grid file (format: docs/sweeps.md) as "
+    "one unit of the main job, on a local Dask cluster by default, and writes the aggregated "
+    "tables and report.html into --out. Rerunning the same command resumes: finished units "
+    "are skipped. Grids of more than 10,000 units need --yes. Exit status: 0 all units "
+    "finished, 1 some failed, 2 invalid grid or options, 3 a file-system failure, "
+    "130 interrupted."
+)
+
 
 def _run(args: argparse.Namespace) -> int:
     from simgrad.sweeps import sweep_file
@@ -26,6 +36,7 @@ def _run(args: argparse.Namespace) -> int:
             progress=False if args.quiet else None,
             report=False if args.no_report else None,
             unit_reports=args.unit_reports,
+            yes=args.yes,
         )
     except (ValueError, TypeError) as exc:
         print(f"simgrad sweep: error: {exc}", file=sys.stderr)
@@ -44,7 +55,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "sweep",
         help="run many datasets x measures x seeds (locally or on a Dask cluster)",
-        description=__doc__.split("\n\n")[1] if __doc__ else None,
+        description=DESCRIPTION,
     )
     p.add_argument("grid", metavar="GRID.toml", help="grid file (datasets, measures, seeds, ...)")
     p.add_argument(
@@ -70,6 +81,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--retries", type=int, metavar="N", help="extra attempts for a unit that raised (default 1)"
     )
     p.add_argument("--quiet", action="store_true", help="no progress lines")
+    p.add_argument(
+        "--yes",
+        action="store_true",
+        help="run a grid of more than 10,000 units (without it such a grid stops, saying its size)",
+    )
     p.add_argument("--no-report", action="store_true", help="no sweep report.html: tables only")
     p.add_argument(
         "--unit-reports",

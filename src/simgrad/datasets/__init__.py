@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import difflib
+import warnings
 from dataclasses import dataclass
 from importlib import import_module
 from typing import Any
@@ -75,37 +76,42 @@ REGISTRY: dict[str, Entry] = {
     "hatsopoulos2007-condavg": Entry(
         "shared:load_hatsopoulos2007_condavg",
         "recording",
-        "M1 center-out reach, 8 direction averages, 141 units, -300..400 ms, 50 ms bins",
+        "M1 center-out reach, 8 direction averages; shape (121, 8, 141); t = -800..400 ms, "
+        "step 10 ms; labels direction",
         ("hatsopoulos2007_m1_condavg/hatsopoulos2007_condavg.npz",),
     ),
     "hatsopoulos-reach-trials": Entry(
         "shared:load_hatsopoulos_reach_trials",
         "recording",
-        "motor cortex single-trial mean rates, 158 trials x 143 neurons, 8 directions",
+        "motor cortex single-trial mean rates, 8 directions; shape (158, 143); labels direction",
         ("hatsopoulos_reachdata_m1_trials/reachdata_trials.npz",),
     ),
     "zhang-desimone2011-it": Entry(
         "shared:load_zhang_desimone2011_it",
         "recording",
-        "IT, 7 objects x 3 positions, 132 neurons, pseudo-population trials, 100 ms bins",
+        "IT, 7 objects x 3 positions, pseudo-population trials; shape (6, 210, 132); "
+        "t = -50..450 ms, step 100 ms; labels object, position",
         ("zhang_desimone2011_it_objects/zhang_desimone_it.npz",),
     ),
     "park2025-pfc": Entry(
         "shared:load_park2025_pfc",
         "recording",
-        "PFC, context (look/no-look) x direction, 319 units, pseudo-population trials",
+        "PFC, context (look/no-look) x direction, pseudo-population trials; shape (24, 40, 319); "
+        "t = 25..1175 ms, step 50 ms; labels context, direction",
         ("park2025_pfc_look_nolook/park_pfc.npz",),
     ),
     "mante2013": Entry(
         "paper:load_mante2013",
         "paper",
-        "PFC (monkey A), context-dependent integration, 72 conditions (public zip download)",
+        "PFC (monkey A), context-dependent integration, public zip download (unverified); "
+        "shape (15, 72, units); labels context, motion, colour, choice",
         ("mante2013/PFC data.zip", "mante2013/PFC data", "mante2013/mante2013_ar_parsed_v1.npz"),
     ),
     "hatsopoulos2007": Entry(
         "paper:load_hatsopoulos2007",
         "paper",
-        "M1 single reach trials, 0..500 ms after movement onset, 50 ms counts (Dryad file)",
+        "M1 single reach trials after movement onset, Dryad download (unverified); shape "
+        "(10, trials, units); t = 25..475 ms, step 50 ms; labels target",
         ("hatsopoulos2007/Dataset5_Monkey4_Session1_ReachDataSimultaneousRecording.mat",),
     ),
     "majajhong2015": Entry(
@@ -126,22 +132,25 @@ REGISTRY: dict[str, Entry] = {
     "context": Entry(
         "synthetic:context",
         "synthetic",
-        "simulated context-dependent integration population, 15 x 72 x 200 (default reference)",
+        "simulated context-dependent integration population (default reference); shape "
+        "(15, 72, 200); t = 125..825 ms, step 50 ms; labels context, motion, colour, choice, "
+        "motion_coherence, colour_coherence",
     ),
     "toy2d": Entry(
         "synthetic:toy2d",
         "synthetic",
-        "2-D toy trajectories, 10 time x 6 conditions (2 choices x 3 strengths)",
+        "2-D toy trajectories, 2 choices x 3 strengths; shape (10, 6, 2); t = 0..9, step 1; "
+        "labels choice, stimulus",
     ),
     "exp-gaussian": Entry(
         "synthetic:exp_gaussian",
         "synthetic",
-        "Gaussian data with exponentially decaying PC variances, 200 x 50",
+        "Gaussian data with exponentially decaying PC variances; shape (200, 50); labels pc1, pc5",
     ),
     "ultrametric": Entry(
         "synthetic:ultrametric",
         "synthetic",
-        "hierarchical binary patterns, 100 leaves x 50 features, 10 categories",
+        "hierarchical binary patterns, 10 categories; shape (100, 50); labels category, superclass",
     ),
 }
 
@@ -210,14 +219,34 @@ def available(data_dir: Any = None) -> list[DatasetInfo]:
 
     base = _dd(data_dir)
     out = []
+    unreadable: list[str] = []
     for name, e in REGISTRY.items():
         if e.kind == "synthetic":
             present = True
         elif e.files:
-            present = any((base / f).exists() for f in e.files)
+            present = _any_present(base, e.files, unreadable)
         elif name == "siegel2015":
             present = False
         else:
             present = find_spec("brainscore_vision") is not None
         out.append(DatasetInfo(name, e.kind, e.description, present, e.files))
+    if unreadable:
+        warnings.warn(
+            f"the data directory {base} cannot be read ({unreadable[0]}); the recordings in it "
+            "are listed as missing. Fix its permissions or point SIMGRAD_DATA_DIR elsewhere.",
+            UserWarning,
+            stacklevel=2,
+        )
     return out
+
+
+def _any_present(base: Any, files: tuple[str, ...], unreadable: list[str]) -> bool:
+    """Whether one of ``files`` exists under ``base``; a folder that cannot be read counts
+    as missing and its reason is added to ``unreadable``."""
+    for f in files:
+        try:
+            if (base / f).exists():
+                return True
+        except OSError as exc:
+            unreadable.append(exc.strerror or type(exc).__name__)
+    return False

@@ -6,9 +6,10 @@
 - :func:`load_siegel2015` — not public; raises :class:`UnavailableDatasetError`.
 
 Downloads go through :func:`simgrad.datasets.download.fetch` (pooch: cache + checksum). The
-checksums of the public files were not available to us offline, so they are pinned to
-``None`` (no verification) — see ``MANTE2013_SHA256`` / ``HATSOPOULOS2007_SHA256``; pass
-``known_hash="sha256:..."`` to verify, and please pin the hash once it is known.
+checksums of the public files were not available to us offline, so they are ``None`` (no
+verification) — see ``MANTE2013_SHA256`` / ``HATSOPOULOS2007_SHA256``: a download warns that
+it is unverified, and the loaded dataset records the SHA-256 of the file it read in
+``extra["download"]`` (copied into ``run.json``). Pass ``known_hash="sha256:..."`` to verify.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import numpy as np
 
 from .dataset import Dataset
 from .download import data_dir as _data_dir
-from .download import fetch
+from .download import fetch_for, provenance
 from .files import from_file
 
 __all__ = [
@@ -174,11 +175,14 @@ def load_mante2013(
         raise ValueError(f"mante2013: subject must be 'ar' (monkey A) or 'fe', got {subject!r}.")
     base = _data_dir(data_dir) / "mante2013"
     parsed = base / f"mante2013_{subject}_parsed_v{_PARSED_VERSION}.npz"
+    zpath = base / "PFC data.zip"
     if cache and parsed.is_file():
-        return from_file(parsed)
+        ds = from_file(parsed)
+        if zpath.is_file():
+            ds.extra["download"] = provenance(zpath, known_hash)
+        return ds
     unit_dir = _find_mante_folder(base, folders[subject])
     if unit_dir is None:
-        zpath = base / "PFC data.zip"
         if not zpath.is_file() and not download:
             raise FileNotFoundError(
                 f"mante2013: {zpath} not found; download it from {MANTE2013_URL} "
@@ -186,22 +190,10 @@ def load_mante2013(
             )
         import pooch
 
-        try:
-            fetch(
-                url,
-                known_hash,
-                "mante2013",
-                "PFC data.zip",
-                root=data_dir,
-                processor=pooch.Unzip(extract_dir="."),
-            )
-        except ValueError:
-            raise
-        except Exception as exc:
-            raise OSError(
-                f"mante2013: could not download {url} ({exc}); put 'PFC data.zip' (or its "
-                f"extracted 'PFC data' folder) in {base}."
-            ) from None
+        put = f"'PFC data.zip' (or its extracted 'PFC data' folder) in {base}"
+        unzip = pooch.Unzip(extract_dir=".")
+        fetch_for("mante2013", url, known_hash, "mante2013", "PFC data.zip", root=data_dir,
+                 put=put, processor=unzip)  # fmt: skip
         unit_dir = _find_mante_folder(base, folders[subject])
         if unit_dir is None:
             raise ValueError(f"mante2013: the archive holds no folder {folders[subject]!r}.")
@@ -222,6 +214,8 @@ def load_mante2013(
         description=f"Monkey {subject}: {data.shape[-1]} units, correct-trial condition averages.",
         extra={"units": names},
     )
+    if zpath.is_file():
+        ds.extra["download"] = provenance(zpath, known_hash)
     if cache:
         ds.to_npz(parsed)
     return ds
@@ -350,15 +344,9 @@ def load_hatsopoulos2007(
     if not path.is_file():
         if not download:
             raise FileNotFoundError(f"hatsopoulos2007: {path} not found (Dryad: {url}).")
-        try:
-            fetch(url, known_hash, "hatsopoulos2007", HATSOPOULOS2007_FILE, root=data_dir)
-        except ValueError:
-            raise
-        except Exception as exc:
-            raise OSError(
-                f"hatsopoulos2007: could not download {url} ({exc}); put "
-                f"{HATSOPOULOS2007_FILE} in {path.parent}."
-            ) from None
+        put = f"{HATSOPOULOS2007_FILE} in {path.parent}"
+        fetch_for("hatsopoulos2007", url, known_hash, "hatsopoulos2007", HATSOPOULOS2007_FILE,
+                 root=data_dir, put=put)  # fmt: skip
     units, onsets = read_hatsopoulos_mat(path)
     target = np.concatenate([np.full(len(o), k) for k, o in enumerate(onsets)])
     counts = bin_trials(units, np.concatenate(onsets), window, bin_ms)
@@ -367,7 +355,7 @@ def load_hatsopoulos2007(
 
         counts = gaussian_filter1d(counts, smooth_ms / bin_ms, axis=0, mode="reflect")
     n_bins = counts.shape[0]
-    return Dataset(
+    ds = Dataset(
         counts,
         {"target": target},
         name="hatsopoulos2007",
@@ -381,6 +369,8 @@ def load_hatsopoulos2007(
         source=str(path),
         description=f"{counts.shape[1]} single trials x {counts.shape[2]} units.",
     )
+    ds.extra["download"] = provenance(path, known_hash)
+    return ds
 
 
 # ------------------------------------------------------------------------ Brain-Score

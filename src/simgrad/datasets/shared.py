@@ -51,6 +51,42 @@ PARK_CITATION = (
 )
 
 
+REACH_CITATION = "Hatsopoulos-lab ReachData (teaching dataset, MIT 9.40, 2022)."
+
+#: where each recording comes from (said when its file is missing): the public source of the
+#: original data, and the citation; the ``.npz`` is the project's conversion of it
+SOURCES = {
+    "hatsopoulos2007-condavg": (
+        "github.com/Helena-Yuhan-Liu/LearningRuleSimilarities, multisys_pipeline/"
+        "experimental_data/Hatsopoulos2007/ (original: Dryad doi:10.5061/dryad.xsj3tx9cm)",
+        HATSOPOULOS_CITATION,
+    ),
+    "hatsopoulos-reach-trials": (
+        "github.com/MK-Ale/2023BCI_decoding_lab, ReachData.mat",
+        REACH_CITATION,
+    ),
+    "zhang-desimone2011-it": (
+        "github.com/emeyers/NeuroDecodeR, data-raw/raster/Zhang_Desimone_7object_raster_data_mat/",
+        ZHANG_CITATION,
+    ),
+    "park2025-pfc": (
+        "github.com/pjjeongjun/Orthogonal_Code, Figure2/2D_psth/firingRates_pref_null.mat",
+        PARK_CITATION,
+    ),
+}
+
+
+def _find(folder: str, filename: str, name: str, data_dir: PathLike) -> os.PathLike:
+    """The recording's file, or a ``FileNotFoundError`` saying where to obtain it."""
+    source, citation = SOURCES[name]
+    hint = (
+        f"The recording is not distributed with simgrad: obtain it from {source} and convert "
+        f'it to {filename} as described in docs/datasets.md ("Shared recordings"). '
+        f"Cite: {citation}"
+    )
+    return find_file(folder, filename, name, data_dir, hint=hint)
+
+
 def _check_mode(mode: str, name: str) -> None:
     if mode not in ("trials", "condavg"):
         raise ValueError(f"{name}: mode must be 'trials' or 'condavg', got {mode!r}.")
@@ -104,7 +140,7 @@ def load_hatsopoulos2007_condavg(
     (121, 8, 141)
     """
     name = "hatsopoulos2007-condavg"
-    path = find_file("hatsopoulos2007_m1_condavg", "hatsopoulos2007_condavg.npz", name, data_dir)
+    path = _find("hatsopoulos2007_m1_condavg", "hatsopoulos2007_condavg.npz", name, data_dir)
     factor = _bin_factor(bin_ms, 10, name)
     with np.load(path) as z:
         rates = z["firing_rate_hz"]  # units x time x condition
@@ -135,7 +171,7 @@ def load_hatsopoulos_reach_trials(data_dir: PathLike = None) -> Dataset:
     direction: 14, 12, 22, 20, 25, 24, 24, 17.
     """
     name = "hatsopoulos-reach-trials"
-    path = find_file("hatsopoulos_reachdata_m1_trials", "reachdata_trials.npz", name, data_dir)
+    path = _find("hatsopoulos_reachdata_m1_trials", "reachdata_trials.npz", name, data_dir)
     with np.load(path) as z:
         rates = z["rate_hz"]
         deg = z["direction_deg"].astype(np.int64)
@@ -146,7 +182,7 @@ def load_hatsopoulos_reach_trials(data_dir: PathLike = None) -> Dataset:
         units="spikes/s",
         area="motor cortex (both hemispheres)",
         task="center-out reaching, 8 directions; one mean rate per trial",
-        citation="Hatsopoulos-lab ReachData (teaching dataset, MIT 9.40, 2022).",
+        citation=REACH_CITATION,
         license="none stated (course teaching file; research or teaching use only)",
         source=str(path),
         description="Single-trial mean rates of 143 motor-cortex neurons over 158 reaches.",
@@ -175,7 +211,7 @@ def load_zhang_desimone2011_it(
     """
     name = "zhang-desimone2011-it"
     _check_mode(mode, name)
-    path = find_file("zhang_desimone2011_it_objects", "zhang_desimone_it.npz", name, data_dir)
+    path = _find("zhang_desimone2011_it_objects", "zhang_desimone_it.npz", name, data_dir)
     factor = _bin_factor(bin_ms, 50, name)
     with np.load(path) as z:
         edges = z["bin_edges_50ms"].astype(float)
@@ -241,7 +277,7 @@ def load_park2025_pfc(
     """
     name = "park2025-pfc"
     _check_mode(mode, name)
-    path = find_file("park2025_pfc_look_nolook", "park_pfc.npz", name, data_dir)
+    path = _find("park2025_pfc_look_nolook", "park_pfc.npz", name, data_dir)
     factor = _bin_factor(bin_ms, 50, name)
     with np.load(path) as z:
         starts = z["bin_start_ms"].astype(float)

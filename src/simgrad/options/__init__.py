@@ -217,6 +217,7 @@ class RunOptions:
             object.__setattr__(self, f.name, f.metadata["check"](getattr(self, f.name)))
         if self.data is None and self.dataset is None:
             object.__setattr__(self, "dataset", "context")
+        C.check_target_in_range(self.target, self.measures)
 
     # ------------------------------------------------------------------ constructors
     @classmethod

@@ -90,6 +90,20 @@ def check_measures(value: Any) -> tuple[str, ...]:
     return tuple(n.strip() for n in names)
 
 
+def check_target_in_range(target: float, names: Sequence[str]) -> None:
+    """A target outside a measure's range (its card) can never be reached, or is reached
+    before the first step: refuse it naming the measure and its range."""
+    from ..measures import measure
+
+    for n in names:
+        lo, hi = measure(n).card.range
+        if not lo <= target <= hi:
+            raise ValueError(
+                f"target: {target:g} is outside the range of {n!r} ([{lo:g}, {hi:g}]); "
+                "give a target inside it (e.g. 0.99)."
+            )
+
+
 def check_seeds(v: Any) -> tuple[int, ...]:
     if is_int(v):
         if v < 1:

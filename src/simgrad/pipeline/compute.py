@@ -22,7 +22,14 @@ from ..options import RunOptions
 from .progress import Progress
 from .result import RunResult
 from .tables import PC_R2_COLUMNS, TABLE_COLUMNS, concat, summary_table, theory_table, unit_tables
-from .unit import compute_unit, decodable_labels, fingerprint, load_dataset, unit_key
+from .unit import (
+    compute_unit,
+    decodable_labels,
+    fingerprint,
+    load_dataset,
+    required_arrays,
+    unit_key,
+)
 
 __all__ = ["compute"]
 
@@ -55,7 +62,7 @@ def _run_unit(
     options, ds, labels = ctx["options"], ctx["dataset"], ctx["labels"]
     key = unit_key(ctx["fingerprint"], options, measure, seed, labels)
     t0 = time.perf_counter()
-    arrays = ctx["checkpoints"].load(key)
+    arrays = ctx["checkpoints"].load(key, required=required_arrays(labels))
     resumed = arrays is not None
     head = f"[{i}/{n}] {short_name(measure)} · seed {seed}"
     if resumed:
@@ -82,6 +89,20 @@ def _run_unit(
         "pc_capture_s": float(arrays["timings"][2]),
     }
     return arrays, info
+
+
+def _dataset_info(ds: Any, fp: str, labels: list[str]) -> dict[str, Any]:
+    """The ``dataset`` entry of ``run.json`` (with the SHA-256 of a downloaded file)."""
+    info = {
+        "name": ds.name,
+        "shape": list(ds.shape),
+        "fingerprint": fp,
+        "labels_decoded": list(labels),
+        "citation": ds.citation,
+    }
+    if "download" in ds.extra:
+        info["download"] = ds.extra["download"]
+    return info
 
 
 def compute(options: RunOptions, *, progress: bool | TextIO | None = True) -> RunResult:
@@ -137,13 +158,7 @@ def compute(options: RunOptions, *, progress: bool | TextIO | None = True) -> Ru
     info = {
         "versions": _versions(),
         "arguments": options.to_mapping(),
-        "dataset": {
-            "name": ds.name,
-            "shape": list(ds.shape),
-            "fingerprint": ctx["fingerprint"],
-            "labels_decoded": list(labels),
-            "citation": ds.citation,
-        },
+        "dataset": _dataset_info(ds, ctx["fingerprint"], labels),
         "measures": list(measures),
         "seeds": list(options.seeds),
         "timings": {

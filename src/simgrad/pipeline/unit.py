@@ -16,10 +16,46 @@ import numpy as np
 
 from .._io import args_hash
 
-__all__ = ["FORMAT", "compute_unit", "decodable_labels", "fingerprint", "load_dataset", "unit_key"]
+__all__ = [
+    "FORMAT",
+    "compute_unit",
+    "decodable_labels",
+    "fingerprint",
+    "load_dataset",
+    "required_arrays",
+    "unit_key",
+]
 
 #: bump when the content of a checkpoint changes meaning (old checkpoints are then ignored)
 FORMAT = 1
+
+_ALWAYS = (
+    "scores",
+    "recorded_iterations",
+    "recorded_scores",
+    "converged",
+    "n_iter",
+    "pc_r2",
+    "explained_variance_ratio",
+    "capture_score",
+    "timings",
+)
+_DECODING = (
+    "labels",
+    "decoded_iterations",
+    "decoded_scores",
+    "decoded_label",
+    "decoded_accuracy",
+    "chance",
+    "reference_accuracy",
+    "threshold_accuracy",
+    "threshold_score",
+)
+
+
+def required_arrays(labels: Sequence[str]) -> tuple[str, ...]:
+    """The arrays a unit's checkpoint must hold to be used (see :func:`compute_unit`)."""
+    return _ALWAYS + (_DECODING if labels else ())
 
 
 def load_dataset(options: Any) -> Any:

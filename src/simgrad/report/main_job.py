@@ -47,8 +47,11 @@ def run(
     ``run.json``). Bad options raise ``ValueError``/``TypeError`` naming the option before
     any optimization.
     """
+    from .._io import locked_dir
+
     opts = RunOptions.create(config, dataset=dataset, **options)
-    result = write_run(compute(opts, progress=progress), progress=progress)
+    with locked_dir(opts.out):  # a second run into the same folder waits (one line said)
+        result = write_run(compute(opts, progress=progress), progress=progress)
     if progress:
         from ..measures import short_name
 

@@ -27,6 +27,8 @@ from .._io import (
     atomic_write_json,
     atomic_write_text,
     check_writable_dir,
+    previous_outputs,
+    remove_outputs,
 )
 from ..pipeline import TABLE_COLUMNS, RunResult
 from ..pipeline.progress import Progress
@@ -34,6 +36,12 @@ from . import figures as F
 from .captions import caption
 
 __all__ = ["write_run"]
+
+#: what a run wrote before ``run.json`` listed its files (removed when a rerun does not)
+_LEGACY_OUTPUTS = [
+    *(f"figures/{k}.png" for k in ("scores", "decoding", "pc_r2", "capture", "spectrum")),
+    "report.html",
+]
 
 
 def _figures(result: RunResult, colors: dict) -> dict[str, Any]:
@@ -64,6 +72,7 @@ def _write_files(
     from .page import run_page
 
     t0 = time.perf_counter()
+    files = [f"results/{name}.csv" for name in TABLE_COLUMNS]
     for name in TABLE_COLUMNS:
         atomic_write_csv(out / "results" / f"{name}.csv", getattr(result, name))
     timings = {"csv_s": time.perf_counter() - t0}
@@ -78,11 +87,13 @@ def _write_files(
             png = F.png_bytes(fig)
             if figures:
                 atomic_write_bytes(out / "figures" / f"{key}.png", png)
+                files.append(f"figures/{key}.png")
             pngs[key] = (png, caption(key, lr=opts.lr, target=opts.target))
         timings["figures_s"] = time.perf_counter() - t1
         if html:
             t2 = time.perf_counter()
             atomic_write_text(out / "report.html", run_page(result, pngs, colors))
+            files.append("report.html")
             timings["report_s"] = time.perf_counter() - t2
     info = copy.deepcopy(result.info)
     info["arguments"]["out"] = str(out)
@@ -90,6 +101,7 @@ def _write_files(
     t.update(timings)
     t["total_s"] = t.get("compute_s", 0.0) + sum(timings.values())
     t["finished"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    info["files"] = [*files, "run.json"]
     atomic_write_json(out / "run.json", info)
     return info, len(pngs)
 
@@ -118,7 +130,9 @@ def write_run(
     if not isinstance(result, RunResult):
         raise TypeError(f"result must be a RunResult, got {type(result).__name__}.")
     folder = check_writable_dir(result.out if out is None else out, "out")
+    previous = previous_outputs(folder, legacy=_LEGACY_OUTPUTS)
     info, n_figures = _write_files(result, folder, figures, html)
+    remove_outputs(folder, previous - set(info["files"]))  # an earlier run's, not this one's
     seconds = sum(info["timings"].get(k, 0.0) for k in ("csv_s", "figures_s", "report_s"))
     written = "tables" + (f", {n_figures} figures" if figures else "")
     written += " and the report" if html else ""

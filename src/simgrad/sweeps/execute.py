@@ -13,10 +13,14 @@ one thread (``torch_threads``), so processes do not oversubscribe the cores.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
+import signal
+import threading
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,13 +53,17 @@ class _Tracker:
         self.total, self.skipped, self.callback = total, skipped, callback
         self.computed = self.failed = self.running = 0
         self.slots = 1
-        self.seconds: dict[str, float] = {}
         self.t0 = time.monotonic()
+        self._sum, self._n = 0.0, 0  # running mean of unit durations: O(1) per unit
+
+    def add(self, seconds: float | None) -> None:
+        if seconds and seconds > 0:
+            self._sum += seconds
+            self._n += 1
 
     def emit(self, last: str | None = None, status: str | None = None) -> None:
         if self.callback is None:
             return
-        done = [v for v in self.seconds.values() if v > 0]
         self.callback(
             Progress(
                 total=self.total,
@@ -67,7 +75,7 @@ class _Tracker:
                 computed=self.computed,
                 last=last,
                 last_status=status,
-                unit_seconds=sum(done) / len(done) if done else None,
+                unit_seconds=self._sum / self._n if self._n else None,
                 slots=self.slots,
             )
         )
@@ -90,13 +98,14 @@ def run_units(
     """Execute ``units`` (those not finished yet) and report progress against ``total``."""
     tracker = _Tracker(total, skipped, progress)
     outcome = Outcome()
-    tracker.seconds = outcome.seconds
     tracker.emit()
     if not units:
         return outcome
     if workers == 0 and scheduler is None:
         _run_here(units, out, run_unit, tracker, outcome, retries)
         return outcome
+
+    from distributed import as_completed
 
     client, close = _open_client(scheduler, workers, len(units))
     futures: dict[Any, Unit] = {}
@@ -115,21 +124,25 @@ def run_units(
                 retries=retries,
             )
             futures[fut] = u
-        pending = dict(futures)
         keys = {f.key for f in futures}
+        ready = as_completed(futures)  # finished futures in O(1) each, never a scan of all
+        left = len(futures)
         last_poll = 0.0
-        while pending:
+        while left:
             changed = []
-            for fut in [f for f in pending if f.done()]:
-                u = pending.pop(fut)
-                changed.append((u.uid, _collect(fut, u, outcome)))
-            tracker.computed = sum(s != "failed" for s in outcome.status.values())
-            tracker.failed = len(outcome.status) - tracker.computed
+            for fut in ready.next_batch(block=False) if ready.has_ready() else []:
+                u = futures[fut]
+                status = _collect(fut, u, outcome)
+                tracker.add(outcome.seconds.get(u.uid))
+                tracker.computed += status != "failed"
+                tracker.failed += status == "failed"
+                changed.append((u.uid, status))
+                left -= 1
             now = time.monotonic()
             if changed or now - last_poll > 1.0:
                 last_poll = now
                 tracker.slots = max(1, sum(client.nthreads().values()))
-                tracker.running = min(_running(client, keys), len(pending))
+                tracker.running = min(_running(client, keys), left)
                 for uid, status in changed:
                     tracker.emit(uid, status)
                 if not changed:
@@ -189,12 +202,28 @@ def _run_here(units, out, run_unit, tracker, outcome, retries) -> None:
             outcome.errors.pop(u.uid, None)
             status = res["status"]
             outcome.seconds[u.uid] = res["seconds"]
+            tracker.add(res["seconds"])
             break
         outcome.status[u.uid] = status
         tracker.running = 0
         tracker.computed += status != "failed"
         tracker.failed += status == "failed"
         tracker.emit(u.uid, status)
+
+
+@contextlib.contextmanager
+def _workers_ignore_ctrl_c() -> Iterator[None]:
+    """Ignore SIGINT while the local workers are spawned: they inherit the ignored signal,
+    so a Ctrl-C reaches only this process, which cancels the units and closes the cluster
+    (one line and exit status 130, not every worker's traceback)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _open_client(scheduler: Any, workers: int | None, n_units: int):
@@ -205,13 +234,22 @@ def _open_client(scheduler: Any, workers: int | None, n_units: int):
         from distributed import LocalCluster
 
         try:
-            cluster = LocalCluster(
-                n_workers=workers or default_workers(n_units),
-                threads_per_worker=1,
-                processes=True,
-                dashboard_address=None,
-                env={"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"},
-            )
+            with _workers_ignore_ctrl_c():
+                cluster = LocalCluster(
+                    n_workers=workers or default_workers(n_units),
+                    threads_per_worker=1,
+                    processes=True,
+                    dashboard_address=None,
+                    silence_logs=logging.ERROR,  # a Ctrl-C is one line, not each worker's warnings
+                    # no dashboard; the scheduler's small HTTP server (health checks) still starts:
+                    # on a free port of this machine only, never the default 8787
+                    scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
+                    env={
+                        "OMP_NUM_THREADS": "1",
+                        "MKL_NUM_THREADS": "1",
+                        "OPENBLAS_NUM_THREADS": "1",
+                    },
+                )
         except Exception as exc:
             raise RuntimeError(
                 f"could not start a local Dask cluster ({type(exc).__name__}: {exc}). Worker "

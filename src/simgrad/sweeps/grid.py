@@ -31,6 +31,7 @@ The units are the product datasets × settings × measures × seeds, in that ord
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,7 +51,21 @@ from .units import UNITS, Unit
 if TYPE_CHECKING:
     from ..options import OptionSpec
 
-__all__ = ["OWNED_BY_SWEEP", "RESERVED_KEYS", "SWEEP_KEYS", "Grid", "load_grid", "make_grid"]
+__all__ = [
+    "LARGE_GRID",
+    "OWNED_BY_SWEEP",
+    "RESERVED_KEYS",
+    "SWEEP_KEYS",
+    "Grid",
+    "check_size",
+    "load_grid",
+    "make_grid",
+]
+
+#: grids with more units than this run only when confirmed (``--yes``, ``yes=True``)
+LARGE_GRID = 10_000
+#: the most settings the swept run options may combine into (built before the size check)
+MAX_SETTINGS = 1_000_000
 
 #: keys of a grid file that configure the sweep, not the units
 SWEEP_KEYS = ("out", "workers", "scheduler", "retries", "report", "unit_reports")
@@ -75,6 +90,22 @@ class Grid:
     swept: tuple[str, ...] = ()
     sweep_options: dict = field(default_factory=dict)
     dataset_ids: tuple[str, ...] = ()
+
+    @property
+    def size(self) -> int:
+        """The number of units, computed without building them."""
+        return len(self.datasets) * len(self.settings) * len(self.measures) * len(self.seeds)
+
+    def describe_size(self) -> str:
+        """``"40 units (2 datasets × 1 setting × 4 measures × 5 seeds)"``."""
+        parts = [
+            (len(self.datasets), "dataset"),
+            (len(self.settings), "setting"),
+            (len(self.measures), "measure"),
+            (len(self.seeds), "seed"),
+        ]
+        terms = " × ".join(f"{n:,} {w}{'' if n == 1 else 's'}" for n, w in parts)
+        return f"{self.size:,} units ({terms})"
 
     def units(self) -> list[Unit]:
         """All units, in the order datasets × settings × measures × seeds."""
@@ -101,17 +132,24 @@ class Grid:
         }
 
 
-def load_grid(path: str | Path, *, validate: bool = True) -> Grid:
+def load_grid(
+    path: str | Path, *, validate: bool = True, max_units: int | None = LARGE_GRID
+) -> Grid:
     """Read and validate a TOML grid file (format in the module docstring).
 
-    Raises ``ValueError`` for a missing file, a TOML syntax error or an invalid grid.
+    Raises ``ValueError`` for a missing file, a TOML syntax error, an invalid grid or one
+    of more than ``max_units`` units (``None``: any size; see :func:`check_size`).
     """
     raw = load_toml(path, what="grid file")
-    return grid_from_mapping(raw, source=str(path), validate=validate)
+    return grid_from_mapping(raw, source=str(path), validate=validate, max_units=max_units)
 
 
 def grid_from_mapping(
-    raw: Mapping[str, Any], *, source: str = "grid", validate: bool = True
+    raw: Mapping[str, Any],
+    *,
+    source: str = "grid",
+    validate: bool = True,
+    max_units: int | None = LARGE_GRID,
 ) -> Grid:
     """Build a :class:`Grid` from the parsed contents of a grid file."""
     if not isinstance(raw, Mapping):
@@ -129,7 +167,18 @@ def grid_from_mapping(
         sweep_options={k: raw[k] for k in SWEEP_KEYS if k in raw},
         source=source,
         validate=validate,
+        max_units=max_units,
     )
+
+
+def check_size(grid: Grid, max_units: int | None, source: str = "grid") -> None:
+    """Refuse a grid of more than ``max_units`` units (``None``: no limit), saying its size,
+    before any unit is built: a typo in ``seeds`` must not start a week of work."""
+    if max_units is not None and grid.size > max_units:
+        raise ValueError(
+            f"{source}: the grid has {grid.describe_size()}, more than {max_units:,}; "
+            "confirm with --yes (sg.sweep(..., yes=True)) to run it."
+        )
 
 
 def make_grid(
@@ -141,6 +190,7 @@ def make_grid(
     sweep_options: Mapping[str, Any] | None = None,
     source: str = "grid",
     validate: bool = True,
+    max_units: int | None = LARGE_GRID,
 ) -> Grid:
     """Validate the pieces of a grid and combine them.
 
@@ -148,7 +198,8 @@ def make_grid(
     read as one value (not a sweep) only when the option itself takes a list and the list's
     items are not lists: ``labels = ["context"]`` is one setting, ``labels = [["context"],
     ["stimulus"]]`` two. ``validate=False`` skips the checks that load the datasets' registry
-    and build every unit's ``RunOptions``.
+    and build every unit's ``RunOptions``. A grid of more than ``max_units`` units raises
+    ``ValueError`` saying its size (:func:`check_size`).
     """
     ds, ids = parse_datasets(datasets, source)
     grid = Grid(
@@ -165,6 +216,7 @@ def make_grid(
             f"{source}: key 'datasets' gives two entries the same name in the tables "
             f"({labels}); add a distinct 'id' to each."
         )
+    check_size(grid, max_units, source)
     if validate:
         check_datasets(ds, source)
         check_units(grid, source)
@@ -172,10 +224,14 @@ def make_grid(
 
 
 def check_units(grid: Grid, source: str = "grid") -> None:
-    """Build every unit's ``RunOptions`` (nothing is written): the first invalid one raises
-    its ``ValueError``/``TypeError``, which names the option."""
-    for unit in grid.units():
-        unit.run_options(Path(UNITS) / unit.uid, where=source)
+    """Build the ``RunOptions`` of every setting × measure (nothing is written): the first
+    invalid one raises its ``ValueError``/``TypeError``, which names the option. Datasets and
+    seeds are checked on their own, so this costs settings × measures, not units."""
+    (name, load), did = grid.datasets[0], (grid.dataset_ids or ("",))[0]
+    for setting in grid.settings:
+        for m in grid.measures:
+            unit = Unit(name, m, grid.seeds[0], dict(setting), dict(load), did)
+            unit.run_options(Path(UNITS) / unit.uid, where=source)
 
 
 def _settings(options: dict, source: str) -> tuple[tuple[dict, ...], tuple[str, ...]]:
@@ -207,6 +263,12 @@ def _settings(options: dict, source: str) -> tuple[tuple[dict, ...], tuple[str, 
             check_jsonable(key, v, source)
         axes[key] = values
     keys = list(axes)
+    n_settings = math.prod(len(v) for v in axes.values())
+    if n_settings > MAX_SETTINGS:
+        raise ValueError(
+            f"{source}: the swept options combine into {n_settings:,} settings "
+            f"(at most {MAX_SETTINGS:,})."
+        )
     settings = tuple(dict(zip(keys, combo)) for combo in itertools.product(*axes.values()))
     return settings or ({},), tuple(k for k in keys if len(axes[k]) > 1)
 

@@ -29,6 +29,9 @@ __all__ = [
     "parse_sweep_options",
 ]
 
+#: the most seeds a grid may ask for (a count beyond it is a typo, not a plan)
+MAX_SEEDS = 100_000
+
 
 def parse_datasets(value: Any, source: str) -> tuple[tuple[tuple[str, dict], ...], tuple]:
     """``((name, load_options), ...), (id, ...)`` from names or ``{name, id?, **load}`` tables."""
@@ -107,8 +110,17 @@ def parse_seeds(value: Any, source: str) -> tuple[int, ...]:
     if isinstance(value, numbers.Integral):
         if value < 1:
             raise ValueError(f"{source}: key 'seeds' must be at least 1, got {value}.")
+        if value > MAX_SEEDS:
+            raise ValueError(
+                f"{source}: key 'seeds' asks for {int(value):,} seeds; at most {MAX_SEEDS:,} "
+                "(each seed is a full run of every measure)."
+            )
         return tuple(range(int(value)))
     if isinstance(value, range):
+        if len(value) > MAX_SEEDS:
+            raise ValueError(
+                f"{source}: key 'seeds' holds {len(value):,} seeds; at most {MAX_SEEDS:,}."
+            )
         value = list(value)
     if not isinstance(value, Sequence) or isinstance(value, str) or not value:
         raise TypeError(

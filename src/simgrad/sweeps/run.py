@@ -19,7 +19,7 @@ import pandas as pd
 from .._io import atomic_write_csv, atomic_write_json, check_writable_dir
 from .aggregate import TABLES, collect, summarize_runs, summarize_thresholds
 from .execute import Outcome, run_units
-from .grid import Grid, load_grid, make_grid
+from .grid import LARGE_GRID, Grid, load_grid, make_grid
 from .progress import LinePrinter, Progress
 from .units import MARKER, TMP, UNITS, Unit, read_marker, unit_dir
 
@@ -91,6 +91,7 @@ def sweep(
     level: float = 0.95,
     report: bool = True,
     unit_reports: bool = False,
+    yes: bool = False,
     **run_options: Any,
 ) -> SweepResult:
     """Run the main job for every dataset × setting × measure × seed and aggregate the results.
@@ -126,7 +127,12 @@ def sweep(
     ``RuntimeWarning``) and left out of the tables.
     """
     grid = make_grid(
-        datasets=datasets, measures=measures, seeds=seeds, run_options=run_options, source="sweep"
+        datasets=datasets,
+        measures=measures,
+        seeds=seeds,
+        run_options=run_options,
+        source="sweep",
+        max_units=None if yes else LARGE_GRID,
     )
     return _run_grid(
         grid,
@@ -148,15 +154,16 @@ def sweep_file(
     out: str | os.PathLike | None = None,
     workers: int | None = None,
     scheduler: Any = None,
+    yes: bool = False,
     **kwargs: Any,
 ) -> SweepResult:
     """Run the sweep described by a TOML grid file (format: :mod:`simgrad.sweeps.grid`).
 
     Arguments given here (``out``, ``workers``/``scheduler``, and ``retries``, ``report``,
     ``unit_reports``, ``progress``, … in ``kwargs``) override the file's keys; the output
-    folder defaults to the file's ``out`` or ``simgrad-sweep``.
+    folder defaults to the file's ``out`` or ``simgrad-sweep``. ``yes`` as in :func:`sweep`.
     """
-    grid = load_grid(path)
+    grid = load_grid(path, max_units=None if yes else LARGE_GRID)
     opts = dict(grid.sweep_options)
     if workers is not None or scheduler is not None:
         opts.pop("workers", None)
@@ -216,6 +223,8 @@ def _run_grid(
     if not isinstance(unit_reports, bool) or not isinstance(report, bool):
         raise TypeError("report and unit_reports must be True or False.")
     out = check_writable_dir(out, "out").resolve()
+    if callback is not None:
+        print(f"sweep: {grid.describe_size()} → {out}", file=sys.stderr, flush=True)
     (out / UNITS).mkdir(exist_ok=True)
     units = grid.units()
     done = {u.uid for u in units if (unit_dir(out, u) / MARKER).is_file()}
