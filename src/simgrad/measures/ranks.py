@@ -201,6 +201,11 @@ def soft_rank(v: torch.Tensor, strength: float) -> torch.Tensor:
     shape = v.shape
     m = shape[-1]
     vc = v - v.mean(-1, keepdim=True)
-    sd = ((vc * vc).mean(-1, keepdim=True)).clamp_min(tiny(v)).sqrt()
-    z = (strength * vc / sd).reshape(-1, m)
+    var = (vc * vc).mean(-1, keepdim=True)
+    # a constant row (up to rounding: variance below (1000·eps)² of the mean square) has no
+    # order: all its soft ranks tie (z = 0, zero gradient) instead of ranking the noise
+    eps = 1e3 * torch.finfo(v.dtype).eps
+    flat = (var <= eps * eps * (v * v).mean(-1, keepdim=True).detach()) | (var <= tiny(v))
+    sd = torch.where(flat, torch.ones_like(var), var).sqrt()
+    z = torch.where(flat, torch.zeros_like(vc), strength * vc / sd).reshape(-1, m)
     return _SoftRank.apply(z).reshape(shape)

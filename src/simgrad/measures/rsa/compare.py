@@ -67,11 +67,14 @@ def _dot(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return (a.unsqueeze(-2) @ b.unsqueeze(-1)).squeeze(-1).squeeze(-1)
 
 
-def degenerate(sq: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
+def degenerate(sq: torch.Tensor, ref: torch.Tensor, expanded: bool = False) -> torch.Tensor:
     """True where a (centred) squared norm ``sq`` is rounding noise of the squared norm
-    ``ref`` it came from: below (1000·eps)²·ref, or not positive."""
-    eps = torch.finfo(sq.dtype).eps
-    return (sq <= (1e3 * eps) ** 2 * ref.detach()) | (sq <= tiny(sq))
+    ``ref`` it came from: below (1000·eps)²·ref (a sum of squares of centred entries), or
+    below 1000·eps·ref when ``expanded`` (a difference of expanded sums of size ``ref``,
+    whose rounding error is eps·ref), or not positive."""
+    eps = 1e3 * torch.finfo(sq.dtype).eps
+    cut = (eps if expanded else eps * eps) * ref.detach()
+    return (sq <= cut) | (sq <= tiny(sq))
 
 
 def safe_cosine(
@@ -80,11 +83,12 @@ def safe_cosine(
     nb: torch.Tensor,
     ref_a: torch.Tensor | None = None,
     ref_b: torch.Tensor | None = None,
+    expanded: bool = False,
 ) -> torch.Tensor:
     """num / √(na·nb), and 0 (zero gradient) where na or nb is degenerate (see
     :func:`degenerate`; ``ref`` defaults to the norm itself)."""
-    bad = degenerate(na, na if ref_a is None else ref_a) | degenerate(
-        nb, nb if ref_b is None else ref_b
+    bad = degenerate(na, na if ref_a is None else ref_a, expanded) | degenerate(
+        nb, nb if ref_b is None else ref_b, expanded
     )
     one = torch.ones_like(na)
     den = torch.where(bad, one, na).sqrt() * torch.where(bad, torch.ones_like(nb), nb).sqrt()

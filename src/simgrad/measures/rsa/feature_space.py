@@ -198,21 +198,25 @@ def combine(sx: Side, sy: Side, c: Cross, method: str) -> torch.Tensor:
     s1x = n * n * sx.c + 2 * n * sx.sg - sx.sf
     s1y = n * n * sy.c + 2 * n * sy.sg - sy.sf
     if method == "cosine":
-        return safe_cosine(_full(sx, sy, c), s2x, s2y)
+        return safe_cosine(_full(sx, sy, c), s2x, s2y, expanded=True)
     if method == "pearson":
         cov = _full(sx, sy, c) - s1x * s1y / m
-        return safe_cosine(cov, s2x - s1x * s1x / m, s2y - s1y * s1y / m, s2x, s2y)
+        return safe_cosine(
+            cov, s2x - s1x * s1x / m, s2y - s1y * s1y / m, s2x, s2y, expanded=True
+        )
     if method in ("cosine_cov", "corr_cov"):
         mx, my = (s1x / m, s1y / m) if method == "corr_cov" else (0.0, 0.0)
         num = _phi(sx, sy, c, mx, my)
-        return safe_cosine(
-            num, _phi(sx, sx, sx.self_cross, mx, mx), _phi(sy, sy, sy.self_cross, my, my), s2x, s2y
-        )
+        phx, phy = _phi(sx, sx, sx.self_cross, mx, mx), _phi(sy, sy, sy.self_cross, my, my)
+        return safe_cosine(num, phx, phy, s2x, s2y, expanded=True)
     raise ValueError(f"No feature-space route for compare={method!r}; use one of {POLYNOMIAL}.")
 
 
 def feature_space_score(x: torch.Tensor, y: torch.Tensor, kind: str, method: str) -> torch.Tensor:
     """compare(RDM(X), RDM(Y)) for a Gram-type RDM and a polynomial comparison, without an
-    n×n matrix (see the module docstring)."""
-    fx, fy = factor(x, kind), factor(y, kind)
-    return combine(fx.side, fy.side, cross(fx, fy), method)
+    n×n matrix (see the module docstring). Lower precisions are computed in float64 (the
+    expanded sums cancel) and the result cast back."""
+    dtype = torch.promote_types(x.dtype, y.dtype)
+    wide = torch.float64 if dtype != torch.float64 else dtype
+    fx, fy = factor(x.to(wide), kind), factor(y.to(wide), kind)
+    return combine(fx.side, fy.side, cross(fx, fy), method).to(dtype)
