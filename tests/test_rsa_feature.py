@@ -230,3 +230,16 @@ def test_constant_rdm_gives_zero_and_zero_gradients(case):
                 assert float(v.detach()) == 0.0, (kind, c)
                 assert torch.isfinite(x.grad).all() and float(x.grad.abs().max()) == 0.0
                 assert float(y.grad.abs().max()) == 0.0
+
+
+@pytest.mark.parametrize("variant", ["a", "b"])
+def test_kendall_torch_route_equals_scipy_route(monkeypatch, variant):
+    """The CPU route counts with scipy's merge sort; the torch route (other devices) must give
+    the same τ, ties included."""
+    ranks = importlib.import_module("simgrad.measures.ranks")
+    g = np.random.default_rng(5)
+    x = torch.as_tensor(np.round(g.normal(size=(3, 997)) * 3))
+    y = torch.as_tensor(np.round(g.normal(size=(3, 997)) * 2)) + x
+    cpu = ranks.kendall_tau(x, y, variant)
+    monkeypatch.setattr(ranks, "_scipy_tau_b", lambda a, b: None)
+    assert torch.allclose(ranks.kendall_tau(x, y, variant), cpu, atol=1e-14, rtol=0)

@@ -217,7 +217,7 @@ def compare_rdms(
             return _pearson(rx, ry)
         m = rx.shape[-1]
         rx, ry = rx - rx.mean(-1, keepdim=True), ry - ry.mean(-1, keepdim=True)
-        return 12 * (rx * ry).sum(-1) / max(m**3 - m, 1)
+        return 12 * (rx * ry).sum(-1) / max(float(m) ** 3 - m, 1.0)
     if compare in ("kendall", "tau_b", "tau_a"):
         return kendall_tau(vx, vy, "a" if compare == "tau_a" else "b")
     raise ValueError(

@@ -107,7 +107,7 @@ def _pairwise(A, B, values, ctx):
             length = n * n if method in MATRIX_BASED else m
             s = ctx.inner(lambda x: _unit_vector(x, kind, method), A, B, length)
             if method == "rho_a":
-                s = 12 * s / max(m**3 - m, 1)
+                s = 12 * s / max(float(m) ** 3 - m, 1.0)
     return transform(ctx.form, s)
 
 

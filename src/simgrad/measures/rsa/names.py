@@ -134,7 +134,7 @@ def _cost(method: str) -> str:
     if method in ("spearman", "rho_a"):
         return cost + " + O(n² log n) (sort)"
     if method in ("kendall", "tau_a"):
-        return cost + " + O(n² log² n) (merge counting)"
+        return cost + " + O(n² log n) (sort + inversion count)"
     if method in ("bures", "bures_metric"):
         return cost + " + O(n³) (eigendecompositions)"
     if method == "soft_spearman":
