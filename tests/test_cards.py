@@ -25,6 +25,8 @@ def _one_thread():
 
 ROOT = Path(__file__).resolve().parents[1]
 NAMES = sg.measures()
+# RSA's distance comparisons are spelled without a form, as similarity-repository does
+_RSA_DIST = ("-compare=euclidean", "-compare=bures_metric")
 MY_FAMILIES = ("rsa", "svcca", "pwcca", "permutation_metric", "mutual_knn", "cknna")
 
 
@@ -41,7 +43,8 @@ def test_every_card_is_complete():
             c.name == name
             and c.family == name.split("-")[0]
             and c.form in ("score", "distance")
-            and (c.form == "distance") == ("distance=" in name or c.family.endswith("distance"))
+            and (c.form == "distance")
+            == ("distance=" in name or c.family.endswith("distance") or name.endswith(_RSA_DIST))
             and all(
                 isinstance(getattr(c, f), str) and getattr(c, f).strip()
                 for f in ("description", "formula", "estimator", "cost")
