@@ -220,6 +220,4 @@ def compare_rdms(
         return 12 * (rx * ry).sum(-1) / max(float(m) ** 3 - m, 1.0)
     if compare in ("kendall", "tau_b", "tau_a"):
         return kendall_tau(vx, vy, "a" if compare == "tau_a" else "b")
-    raise ValueError(
-        f"compare must be one of {list(COMPARISONS + DISTANCES)}, got {compare!r}."
-    )
+    raise ValueError(f"compare must be one of {list(COMPARISONS + DISTANCES)}, got {compare!r}.")

@@ -201,9 +201,7 @@ def combine(sx: Side, sy: Side, c: Cross, method: str) -> torch.Tensor:
         return safe_cosine(_full(sx, sy, c), s2x, s2y, expanded=True)
     if method == "pearson":
         cov = _full(sx, sy, c) - s1x * s1y / m
-        return safe_cosine(
-            cov, s2x - s1x * s1x / m, s2y - s1y * s1y / m, s2x, s2y, expanded=True
-        )
+        return safe_cosine(cov, s2x - s1x * s1x / m, s2y - s1y * s1y / m, s2x, s2y, expanded=True)
     if method in ("cosine_cov", "corr_cov"):
         mx, my = (s1x / m, s1y / m) if method == "corr_cov" else (0.0, 0.0)
         num = _phi(sx, sy, c, mx, my)

@@ -92,8 +92,10 @@ def _pairwise(A, B, values, ctx):
     n = A[0].shape[0]
     wa = max(a.shape[1] for a in A)
     wb = wa if B is None else max(b.shape[1] for b in B)
-    if possible and ctx.algorithm != "sample" and (
-        ctx.algorithm == "feature" or use_feature_space(n, wa, wb)
+    if (
+        possible
+        and ctx.algorithm != "sample"
+        and (ctx.algorithm == "feature" or use_feature_space(n, wa, wb))
     ):
         ctx.log("feature-space RSA (no n×n matrix)")
         return transform(ctx.form, _feature_pairs(A, B, kind, method, ctx))

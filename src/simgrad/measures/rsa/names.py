@@ -230,9 +230,7 @@ def _spelling(form: str, params: tuple, main: Template) -> None:
 def _register_spellings() -> None:
     from ..registry import _TEMPLATES
 
-    mains = {
-        (tpl.form, tpl.params[1].name, id(tpl.params[1])): tpl for tpl in _TEMPLATES["rsa"]
-    }
+    mains = {(tpl.form, tpl.params[1].name, id(tpl.params[1])): tpl for tpl in _TEMPLATES["rsa"]}
     soft = Param("compare", kind="choice", choices=("soft_spearman",), grid=())
     strength = Param(
         "strength",

@@ -70,7 +70,9 @@ def _poisson(x: torch.Tensor) -> torch.Tensor:
     return zero_diag(d.clamp_min(0)) / x.shape[-1]
 
 
-def rdm(x: torch.Tensor, kind: str = "correlation", noise: torch.Tensor | None = None) -> torch.Tensor:
+def rdm(
+    x: torch.Tensor, kind: str = "correlation", noise: torch.Tensor | None = None
+) -> torch.Tensor:
     """The n×n RDM of the rows of ``(..., n, d)`` ``x`` (see the module docstring).
 
     ``noise`` is the d×d noise precision matrix of ``mahalanobis`` (identity when ``None``).
