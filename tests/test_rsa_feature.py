@@ -243,3 +243,32 @@ def test_kendall_torch_route_equals_scipy_route(monkeypatch, variant):
     cpu = ranks.kendall_tau(x, y, variant)
     monkeypatch.setattr(ranks, "_scipy_tau_b", lambda a, b: None)
     assert torch.allclose(ranks.kendall_tau(x, y, variant), cpu, atol=1e-14, rtol=0)
+
+
+@pytest.mark.parametrize("kind", GRAM_RDMS)
+def test_bures_by_factors_equals_the_matrix_route_and_rsatoolbox(kind):
+    x, y = _pair(40, 6, 4, seed=2)
+    for method in ("bures", "bures_metric"):
+        f = float(rsa_score(x, y, kind, method))  # factor route (p·q ≤ n²)
+        m = float(rsa_score(x, y, kind, method, route="matrix"))
+        assert abs(f - m) < 1e-10 * max(1.0, abs(m)), (method, f, m)
+        if kind != "cosine":
+            method_rdm = {"squared_euclidean": "euclidean"}.get(kind, kind)
+            rx = calc_rdm(Dataset(x.numpy()), method=method_rdm)
+            ry = calc_rdm(Dataset(y.numpy()), method=method_rdm)
+            ref = float(compare(rx, ry, method=method)[0, 0])
+            assert abs(f - ref) < 1e-6 * max(1.0, abs(ref))  # rsatoolbox keeps √noise
+        reps = [x, y, _pair(40, 5, 4, seed=9)[0]]
+        name = f"rsa-rdm={kind}-compare={method}" + ("-score" if method == "bures" else "")
+        s = np.asarray(sg.pairwise(reps, measure=name))
+        ref_pairs = np.array([[sg.score(name, a, b) for b in reps] for a in reps])
+        np.testing.assert_allclose(s, ref_pairs, atol=1e-10, rtol=1e-10)
+
+
+def test_bures_with_a_zero_pattern_uses_the_rdms():
+    x, y = _pair(30, 5, 4, zero_row=True)
+    f = float(rsa_score(x, y, "correlation", "bures"))
+    assert f == pytest.approx(float(rsa_score(x, y, "correlation", "bures", route="matrix")))
+    x.requires_grad_()
+    rsa_score(x, y, "correlation", "bures").backward()
+    assert torch.isfinite(x.grad).all()

@@ -57,13 +57,15 @@ from dataclasses import dataclass
 
 import torch
 
-from ..linalg import center, fro2, gram_feature, tiny
+from ..linalg import center, fro2, gram_feature, nuclear_norm, tiny
 from .compare import safe_cosine
 from .rdms import unit_rows
 
 __all__ = [
     "GRAM_RDMS",
     "POLYNOMIAL",
+    "bures_factor",
+    "bures_feature_space",
     "Cross",
     "Side",
     "combine",
@@ -218,3 +220,32 @@ def feature_space_score(x: torch.Tensor, y: torch.Tensor, kind: str, method: str
     wide = torch.float64 if dtype != torch.float64 else dtype
     fx, fy = factor(x.to(wide), kind), factor(y.to(wide), kind)
     return combine(fx.side, fy.side, cross(fx, fy), method).to(dtype)
+
+
+# ----------------------------------------------------------------------------- Bures
+def bures_factor(x: torch.Tensor, kind: str) -> torch.Tensor | None:
+    """F with G = −½HDH = FFᵀ, or ``None`` when D has a zero pattern (f ≠ 0: G is then not
+    of this form and the n×n route is used).
+
+    Squared Euclidean (rsatoolbox's 1/d): G = X̃X̃ᵀ/d, F = X̃/√d. Correlation / cosine without
+    zero patterns: D = 11ᵀ − UUᵀ, G = ½ H UUᵀ H, F = (U − 1ūᵀ)/√2.
+    """
+    if kind in ("squared_euclidean", "mahalanobis"):
+        return center(x) / x.shape[-1] ** 0.5
+    raw = x - x.mean(-1, keepdim=True) if kind == "correlation" else x
+    if bool(((raw * raw).sum(-1) == 0).any()):
+        return None
+    u = unit_rows(raw)
+    return (u - u.mean(-2, keepdim=True)) / 2**0.5
+
+
+def bures_feature_space(fx: torch.Tensor, fy: torch.Tensor, metric: bool = False) -> torch.Tensor:
+    """Bures similarity ‖FₓᵀF_y‖_* / (‖Fₓ‖‖F_y‖), or the squared metric
+    ‖Fₓ‖² + ‖F_y‖² − 2‖FₓᵀF_y‖_*, of G_X = FₓFₓᵀ and G_Y = F_yF_yᵀ: tr √(G_X^½ G_Y G_X^½)
+    is the nuclear norm of FₓᵀF_y (p×q), so no n×n matrix or eigendecomposition is needed.
+    """
+    fid = nuclear_norm(fx.transpose(-1, -2) @ fy)
+    tx, ty = fro2(fx), fro2(fy)
+    if metric:
+        return (tx + ty - 2 * fid).clamp_min(0)
+    return fid / (tx.clamp_min(tiny(tx)) * ty.clamp_min(tiny(ty))).sqrt()

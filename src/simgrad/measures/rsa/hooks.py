@@ -21,11 +21,25 @@ from ..moments import Stream
 from ..ranks import rankdata
 from ..registry import register_hooks
 from .compare import MATRIX_BASED, RANK_BASED, compare_rdms, gram_of_rdm
-from .feature_space import GRAM_RDMS, POLYNOMIAL, Cross, Side, combine, factor, use_feature_space
+from .feature_space import (
+    GRAM_RDMS,
+    POLYNOMIAL,
+    Cross,
+    Side,
+    bures_factor,
+    combine,
+    factor,
+    use_feature_space,
+)
 from .names import Comparison
 from .rdms import rdm, upper_triangle
 
 _GEMM = ("cosine", "pearson", "spearman", "rho_a", "cosine_cov", "corr_cov")
+
+
+def _out(form: str, s: torch.Tensor) -> torch.Tensor:
+    """The output form (no form token: the score, or a distance comparison's value)."""
+    return transform(form, s) if form else s
 
 
 def _method(values: dict) -> tuple[str, float | None]:
@@ -80,6 +94,21 @@ def _feature_pairs(A, B, kind: str, method: str, ctx) -> torch.Tensor:
     return combine(_stack_side(fa, True), _stack_side(fb, False), c, method)
 
 
+def _bures_pairs(A, B, kind: str, metric: bool, ctx) -> torch.Tensor | None:
+    """All pairs of Bures comparisons as nuclear norms ‖F_iᵀF_j‖_* of the factors of G
+    (``None`` when a representation has a zero pattern: the RDMs are then needed)."""
+    fa = [bures_factor(a, kind) for a in A]
+    fb = fa if B is None else [bures_factor(b, kind) for b in B]
+    if any(f is None for f in fa + fb):
+        return None
+    fid = ctx.cross(fa, None if B is None else fb, "nuc")
+    ta = torch.stack([fro2(f) for f in fa])[:, None]
+    tb = torch.stack([fro2(f) for f in fb])[None, :]
+    if metric:
+        return (ta + tb - 2 * fid).clamp_min(0)
+    return fid / (ta.clamp_min(tiny(ta)) * tb.clamp_min(tiny(tb))).sqrt()
+
+
 def _pairwise(A, B, values, ctx):
     """All pairs (``sg.pairwise``): the feature-space algebra where it applies and is cheaper
     (``algorithm="feature"`` forces it, ``"sample"`` forms the RDMs), else one RDM per
@@ -98,7 +127,12 @@ def _pairwise(A, B, values, ctx):
         and (ctx.algorithm == "feature" or use_feature_space(n, wa, wb))
     ):
         ctx.log("feature-space RSA (no n×n matrix)")
-        return transform(ctx.form, _feature_pairs(A, B, kind, method, ctx))
+        return _out(ctx.form, _feature_pairs(A, B, kind, method, ctx))
+    if method in ("bures", "bures_metric") and kind in GRAM_RDMS and ctx.algorithm != "sample":
+        s = _bures_pairs(A, B, kind, method == "bures_metric", ctx)
+        if s is not None:
+            ctx.log("Bures as nuclear norms of factor products (no n×n matrix)")
+            return _out(ctx.form, s)
     ctx.log("one RDM per representation")
     with torch.no_grad() if method in RANK_BASED else contextlib.nullcontext():
         if method not in _GEMM:
@@ -110,7 +144,7 @@ def _pairwise(A, B, values, ctx):
             s = ctx.inner(lambda x: _unit_vector(x, kind, method), A, B, length)
             if method == "rho_a":
                 s = 12 * s / max(float(m) ** 3 - m, 1.0)
-    return transform(ctx.form, s)
+    return _out(ctx.form, s)
 
 
 def _streaming(template, values) -> Stream | None:

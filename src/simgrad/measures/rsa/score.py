@@ -3,7 +3,9 @@
 Polynomial comparisons (cosine, pearson, cosine_cov, corr_cov) of Gram-type RDMs
 (squared_euclidean, correlation, cosine, mahalanobis without a noise matrix) are evaluated
 in feature space when that needs fewer multiply-adds than the two RDMs
-(:mod:`~simgrad.measures.rsa.feature_space`); every other pair forms the RDMs. Rank
+(:mod:`~simgrad.measures.rsa.feature_space`); the Bures comparisons of these RDMs (without
+zero patterns) are the nuclear norm of a p×q product (no n×n eigendecomposition); every
+other pair forms the RDMs. Rank
 comparisons are exact and carry no gradient.
 
 >>> import torch
@@ -17,7 +19,14 @@ from __future__ import annotations
 import torch
 
 from .compare import RANK_BASED, compare_rdms
-from .feature_space import GRAM_RDMS, POLYNOMIAL, feature_space_score, use_feature_space
+from .feature_space import (
+    GRAM_RDMS,
+    POLYNOMIAL,
+    bures_factor,
+    bures_feature_space,
+    feature_space_score,
+    use_feature_space,
+)
 from .rdms import rdm
 
 __all__ = ["ROUTES", "rsa_score"]
@@ -61,6 +70,15 @@ def rsa_score(
         route = "matrix" if route == "auto" else route
         if route == "feature":
             raise ValueError("A noise precision matrix needs route='matrix' (or 'auto').")
+    elif (
+        compare in ("bures", "bures_metric")
+        and rdm_kind in GRAM_RDMS
+        and route == "auto"
+        and x.shape[-1] * y.shape[-1] <= x.shape[-2] ** 2  # the p×q product beats n×n
+    ):
+        fx, fy = bures_factor(x, rdm_kind), bures_factor(y, rdm_kind)
+        if fx is not None and fy is not None:
+            return bures_feature_space(fx, fy, compare == "bures_metric")
     elif _route(x, y, rdm_kind, compare, route) == "feature":
         return feature_space_score(x, y, rdm_kind, compare)
     if compare in RANK_BASED:
