@@ -79,8 +79,9 @@ def _stack_side(fs: list, rows: bool) -> Side:
 
 
 def _feature_pairs(A, B, kind: str, method: str, ctx) -> torch.Tensor:
-    fa = [factor(a, kind) for a in A]
-    fb = fa if B is None else [factor(b, kind) for b in B]
+    dtype = A[0].dtype  # the expanded sums cancel: computed in float64, cast back
+    fa = [factor(a.to(torch.float64), kind) for a in A]
+    fb = fa if B is None else [factor(b.to(torch.float64), kind) for b in B]
     ab = ctx.cross([f.a for f in fa], None if B is None else [f.a for f in fb], "fro2")
 
     def gemm(get_a, get_b):
@@ -91,7 +92,7 @@ def _feature_pairs(A, B, kind: str, method: str, ctx) -> torch.Tensor:
 
     c = Cross(ab, gemm(lambda f: f.g, lambda f: f.g), gemm(lambda f: f.f, lambda f: f.f),
               gemm(rn, lambda f: f.f), gemm(lambda f: f.f, rn))  # fmt: skip
-    return combine(_stack_side(fa, True), _stack_side(fb, False), c, method)
+    return combine(_stack_side(fa, True), _stack_side(fb, False), c, method).to(dtype)
 
 
 def _bures_pairs(A, B, kind: str, metric: bool, ctx) -> torch.Tensor | None:
