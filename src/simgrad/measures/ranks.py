@@ -191,13 +191,17 @@ class _SoftRank(torch.autograd.Function):
                 "compare=soft_spearman needs scipy >= 1.12 (scipy.optimize.isotonic_regression)."
             ) from None
 
-        zn = z.detach().cpu().numpy()
+        zc = z.detach().cpu()
+        zn = zc.numpy()
         m = zn.shape[-1]
         w = np.arange(m, 0, -1, dtype=np.float64)
         out = np.empty_like(zn)
         orders, blocks = [], []
+        # descending order by torch's radix sort of the integer keys (numpy's stable argsort
+        # of floats took 70 % of the time)
+        perms = torch.sort(_order_keys(-zc), dim=-1, stable=True).indices.numpy()
         for i, row in enumerate(zn):
-            order = np.argsort(-row, kind="stable")
+            order = perms[i]
             s = row[order]
             res = isotonic_regression(s - w, increasing=False)
             out[i, order] = s - res.x
