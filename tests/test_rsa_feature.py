@@ -116,11 +116,21 @@ def test_streaming_equals_the_full_computation(method):
     from simgrad.streaming import stream_score
 
     x, y = _pair(203, 6, 5, seed=7)
-    for kind in ("squared_euclidean", "mahalanobis"):
+    for kind in GRAM_RDMS:
         name = f"rsa-rdm={kind}-compare={method}-score"
         streamed = stream_score(name, zip(x.split(37), y.split(37)))
         assert abs(float(streamed) - sg.score(name, x, y)) < 1e-10
         assert abs(float(streamed) - _rsatoolbox(x.numpy(), y.numpy(), kind, method)) < 1e-10
+        full = float(rsa_score(x, y, kind, method, route="matrix"))
+        assert abs(float(streamed) - full) < 1e-10
+
+
+def test_streaming_refuses_zero_patterns():
+    from simgrad.streaming import stream_score
+
+    x, y = _pair(50, 6, 5, zero_row=True)
+    with pytest.raises(ValueError, match="zero pattern"):
+        stream_score("rsa-rdm=correlation-compare=pearson", zip(x.split(20), y.split(20)))
 
 
 @pytest.mark.parametrize("method", POLYNOMIAL)

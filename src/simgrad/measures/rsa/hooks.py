@@ -17,7 +17,7 @@ import torch
 
 from ..forms import transform
 from ..linalg import fro2, tiny
-from ..moments import Stream
+from ..moments import PairMoments, Stream
 from ..ranks import rankdata
 from ..registry import register_hooks
 from .compare import MATRIX_BASED, RANK_BASED, compare_rdms, gram_of_rdm
@@ -32,7 +32,7 @@ from .feature_space import (
     use_feature_space,
 )
 from .names import Comparison
-from .rdms import rdm, upper_triangle
+from .rdms import rdm, unit_rows, upper_triangle
 
 _GEMM = ("cosine", "pearson", "spearman", "rho_a", "cosine_cov", "corr_cov")
 
@@ -148,15 +148,69 @@ def _pairwise(A, B, values, ctx):
     return _out(ctx.form, s)
 
 
+class _UnitRowMoments(PairMoments):
+    """PairMoments of the unit-norm patterns u_i (row-centred first for ``correlation``),
+    plus Σu, Σv and the number of zero patterns (which the streamed route refuses)."""
+
+    centre_rows = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sums: tuple[torch.Tensor, torch.Tensor] | None = None
+        self.zero_patterns = 0
+
+    def _unit(self, x: torch.Tensor) -> torch.Tensor:
+        raw = x - x.mean(-1, keepdim=True) if self.centre_rows else x
+        self.zero_patterns += int(((raw * raw).sum(-1) == 0).sum())
+        return unit_rows(raw)
+
+    def update(self, x: torch.Tensor, y: torch.Tensor) -> None:
+        u, v = self._unit(x), self._unit(y)
+        su, sv = u.sum(0), v.sum(0)
+        self.sums = (su, sv) if self.sums is None else (self.sums[0] + su, self.sums[1] + sv)
+        super().update(u, v)
+
+
+class _CosineRowMoments(_UnitRowMoments):
+    centre_rows = False
+
+
+def _unit_finish(m: _UnitRowMoments, method: str) -> torch.Tensor:
+    """The comparison from the moments of unit patterns: A = U − 1ūᵀ, c = 1 − ‖ū‖²,
+    g_i = −ūᵀa_i (so Σg = 0, gᵀh = ūᵀ(AᵀB)v̄), f = 0 (no zero patterns)."""
+    m.require(2)
+    if m.zero_patterns:
+        raise ValueError(
+            f"{m.zero_patterns} constant/zero pattern(s) seen: the streamed correlation/cosine "
+            "RDM needs non-constant patterns; compute it on the full data instead."
+        )
+    cxx, cyy, cxy = m.covariances()
+    r, n = m.row_norm_sums(), m.n
+    assert m.sums is not None
+    ub, vb = m.sums[0] / n, m.sums[1] / n
+    zero = torch.zeros_like(r["a"])
+
+    def side(mean, sa, cself):
+        s = Side(n, 1 - mean @ mean, 1.0, zero, zero, sa)
+        s.self_cross = Cross(fro2(cself), mean @ cself @ mean, zero, zero, zero)
+        return s
+
+    sx, sy = side(ub, r["a"], cxx), side(vb, r["b"], cyy)
+    return combine(sx, sy, Cross(fro2(cxy), ub @ cxy @ vb, zero, zero, zero), method)
+
+
 def _streaming(template, values) -> Stream | None:
     """Squared-Euclidean (and Λ = I Mahalanobis) RDMs with a polynomial comparison stream
-    from the sums of PairMoments: A = X̃, g_i = ‖x̃_i‖² (Σg = Σa, gᵀh = Σab), c = f = 0."""
-    if not template.form and template.params[1].name != "compare":
-        return None
+    from the sums of PairMoments: A = X̃, g_i = ‖x̃_i‖² (Σg = Σa, gᵀh = Σab), c = f = 0.
+    Correlation and cosine RDMs stream from the moments of the unit patterns."""
     method, _ = _method(values)
-    if values["rdm"] not in ("squared_euclidean", "mahalanobis") or method not in POLYNOMIAL:
+    kind = values["rdm"]
+    if kind not in GRAM_RDMS or method not in POLYNOMIAL:
         return None
     form = template.form or "score"
+    if kind in ("correlation", "cosine"):
+        stat = _UnitRowMoments if kind == "correlation" else _CosineRowMoments
+        return Stream(lambda m: transform(form, _unit_finish(m, method)), stat)
 
     def finish(m) -> torch.Tensor:
         m.require(2)
