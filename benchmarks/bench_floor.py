@@ -119,10 +119,10 @@ def peer_for(name: str, X: np.ndarray, Y: np.ndarray) -> tuple[str, Callable[[],
     if name == "linear_regression-r2" and _try("sklearn") is not None:
         from sklearn.linear_model import LinearRegression
 
-        def run_lr() -> float:
-            pred = LinearRegression().fit(X, Y).predict(X)
-            yc = Y - Y.mean(0)
-            return 1 - float(((Y - pred) ** 2).sum() / (yc**2).sum())
+        def run_lr() -> float:  # simgrad's R² predicts X from Y, pooled over units
+            pred = LinearRegression().fit(Y, X).predict(Y)
+            xc = X - X.mean(0)
+            return 1 - float(((X - pred) ** 2).sum() / (xc**2).sum())
 
         return "scikit-learn LinearRegression", run_lr
     return None
