@@ -129,8 +129,14 @@ def _invariances(kind: str, method: str) -> tuple[str, ...]:
     return tuple(inv)
 
 
-def _cost(method: str) -> str:
+def _cost(method: str, kind: str) -> str:
     cost = "O(n²·d)"
+    gram = kind in ("squared_euclidean", "mahalanobis", "correlation", "cosine")
+    if method in ("bures", "bures_metric") and gram:
+        return (
+            "O(n·pq + pq·min(p, q)): nuclear norm of a p×q factor product when p·q ≤ n² and "
+            "no pattern is zero, else O(n²·d) + O(n³) (eigendecompositions)"
+        )
     if method in ("spearman", "rho_a"):
         return cost + " + O(n² log n) (sort)"
     if method in ("kendall", "tau_a"):
@@ -178,7 +184,7 @@ def _card(values: dict) -> dict:
         differentiable=not rank,
         invariances=_invariances(kind, method),
         estimator="plug-in (in-sample RDMs, no cross-validation)",
-        cost=_cost(method),
+        cost=_cost(method, kind),
         references=refs,
     )
 
