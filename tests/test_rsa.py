@@ -40,10 +40,11 @@ _RSATOOLBOX_METHOD = {
     "cosine_cov": "cosine_cov",
     "corr_cov": "corr_cov",
     "bures": "bures",
+    "bures_metric": "bures_metric",
 }
 
 
-def _reference_rdm(x: np.ndarray, kind: str) -> RDMs:
+def _reference_rdm(x: np.ndarray, kind: str, noise: np.ndarray | None = None) -> RDMs:
     """The RDM as rsatoolbox (or scipy, for kinds rsatoolbox lacks) computes it."""
     d = x.shape[1]
     if kind == "squared_euclidean":
@@ -54,12 +55,27 @@ def _reference_rdm(x: np.ndarray, kind: str) -> RDMs:
         return RDMs(np.sqrt(sq))
     if kind == "correlation":
         return calc_rdm(Dataset(x), method="correlation")
+    if kind == "mahalanobis":
+        return calc_rdm(Dataset(x), method="mahalanobis", noise=noise)
+    if kind == "poisson":
+        return calc_rdm(Dataset(x), method="poisson")
+    if kind == "gaussian":  # thingsvision's compute_rdm(method="gaussian"), written out
+        sq = pdist(x, metric="sqeuclidean")
+        return RDMs(1 - np.exp(-sq / (2 * sq.sum() / x.shape[0] ** 2))[None])
     return RDMs(pdist(x, metric="cosine")[None])
 
 
-def _data(shape, seed, ties=False):
+def _precision(d: int) -> np.ndarray:
+    """A fixed, non-diagonal noise precision matrix of d units."""
+    a = np.random.default_rng(d).normal(size=(d, d))
+    return a @ a.T / d + np.eye(d)
+
+
+def _data(shape, seed, ties=False, kind=""):
     rng = np.random.default_rng(seed)
     x = rng.normal(size=shape)
+    if kind == "poisson":  # counts-like, non-negative
+        x = np.abs(x) * 3
     return np.round(x) if ties else x
 
 
@@ -71,15 +87,18 @@ SHAPES = [((12, 5), (12, 3)), ((25, 4), (25, 9)), ((9, 30), (9, 3))]
 @pytest.mark.parametrize("kind", RDMS)
 @pytest.mark.parametrize("shapes", SHAPES)
 def test_every_pair_matches_rsatoolbox(kind, shapes):
-    x, y = _data(shapes[0], 1), _data(shapes[1], 2)
+    x, y = _data(shapes[0], 1, kind=kind), _data(shapes[1], 2, kind=kind)
     rx, ry = _reference_rdm(x, kind), _reference_rdm(y, kind)
-    for method in EXACT_COMPARISONS:
-        ours = sg.score(f"rsa-rdm={kind}-compare={method}-score", x, y)
+    for method in EXACT_COMPARISONS + ("bures_metric",):
+        form = "" if method == "bures_metric" else "-score"
+        ours = sg.score(f"rsa-rdm={kind}-compare={method}{form}", x, y)
         ref = float(compare(rx, ry, method=_RSATOOLBOX_METHOD[method])[0, 0])
         # rsatoolbox's Bures takes √ of the rounding-noise eigenvalues of rank-deficient
         # matrices (≈1e-8 error); ours drops them and is checked to 1e-12 against the exact
         # nuclear-norm form below, and to 1e-12 against a factor-SVD route.
-        tol = 1e-7 if method == "bures" else 1e-10
+        tol = 1e-7 if method.startswith("bures") else 1e-10
+        if method == "bures_metric":  # not normalised: relative to its scale
+            tol *= max(1.0, abs(ref))
         assert abs(ours - ref) < tol, (kind, method, ours, ref)
 
 
@@ -87,7 +106,7 @@ def test_every_pair_matches_rsatoolbox(kind, shapes):
 def test_bures_equals_factor_nuclear_norm(kind):
     # Independent route: G = −½HDH from rsatoolbox's RDM, factor G = AAᵀ by numpy's eigh
     # (eigenvalues < 1e-9·max dropped), fidelity = ‖AᵀB‖_* by numpy's SVD.
-    x, y = _data((8, 10), 15), _data((8, 12), 16)
+    x, y = _data((8, 10), 15, kind=kind), _data((8, 12), 16, kind=kind)
 
     def factor(rdms):
         d = rdms.get_matrices()[0]
@@ -144,7 +163,8 @@ def test_rdms_match_scipy_pdist():
     }
     for kind, metric in metrics.items():
         d = rdm(torch.as_tensor(x), kind).numpy()
-        np.testing.assert_allclose(d[np.triu_indices(15, 1)], pdist(x, metric), atol=1e-12)
+        ref = pdist(x, metric) / (6 if kind == "squared_euclidean" else 1)  # rsatoolbox's 1/d
+        np.testing.assert_allclose(d[np.triu_indices(15, 1)], ref, atol=1e-12)
         assert np.all(np.diag(d) == 0)
 
 
@@ -210,7 +230,10 @@ _DIFF = ["cosine", "pearson", "cosine_cov", "corr_cov", "bures", "(soft_spearman
 def test_gradcheck_differentiable_comparisons(kind):
     g = torch.Generator().manual_seed(1)
     x = torch.randn(7, 3, dtype=torch.float64, generator=g)
-    y = torch.randn(7, 3, dtype=torch.float64, generator=g, requires_grad=True)
+    y = torch.randn(7, 3, dtype=torch.float64, generator=g)
+    if kind == "poisson":  # rates: non-negative
+        x, y = x.abs(), y.abs()
+    y.requires_grad_()
     for c in _DIFF:
         m = sg.measure(f"rsa-rdm={kind}-compare={c}-score")
         assert m.differentiable
@@ -221,7 +244,7 @@ def test_gradients_finite_at_singular_points():
     g = torch.Generator().manual_seed(2)
     x = torch.randn(8, 3, dtype=torch.float64, generator=g)
     const = torch.cat([x[:, :2], torch.ones(8, 1, dtype=torch.float64)], 1)
-    for kind in RDMS:
+    for kind in (k for k in RDMS if k != "poisson"):
         for c in _DIFF:
             m = sg.measure(f"rsa-rdm={kind}-compare={c}-distance=angular")
             for y0 in (x.clone(), const, x[:, :1] * 2):

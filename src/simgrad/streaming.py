@@ -67,7 +67,7 @@ def streamable_families() -> list[str]:
     """Families that registered a ``streaming`` hook (some of their parameters may still need
     individual samples: see :func:`streamable`).
 
-    >>> "cka" in streamable_families() and "rsa" not in streamable_families()
+    >>> "cka" in streamable_families() and "neighbors" not in streamable_families()
     True
     """
     families = {name.split("-")[0] for name in measures()}
