@@ -445,7 +445,8 @@ def _resample(template, values):
     """Row re-indexings (``sg.stats``) of Procrustes / NBS: a permutation of Y changes only
     X̃ᵀỸ_π; a bootstrap resample with counts w (m rows) needs no copies either:
     X̃_bᵀỸ_b = XᵀWY − m·x̄_b ȳ_bᵀ and ‖X̃_b‖² = Σ wᵢ‖xᵢ‖² − m‖x̄_b‖² (x̄_b = Xᵀw/m), one
-    batched product and batched singular values."""
+    batched product and batched singular values. With more units than samples X̃ is first
+    replaced by its n-column factor UΣ (same nuclear norms and Frobenius norms)."""
     form = template.form
     finish = {"distance=euclidean": _euclid, "distance=squared_euclidean": _sq_euclid}.get(form)
     if finish is None and form not in ("score", "distance=angular", "angular_score"):
@@ -454,8 +455,14 @@ def _resample(template, values):
     def out(nx2, ny2, nuc):
         return finish(nx2, ny2, nuc) if finish else transform(form, _cosine(nx2, ny2, nuc))
 
+    def reduce(a):  # more units than samples: a factor F with FFᵀ = ÃÃᵀ (n × n) serves
+        if a.shape[-1] <= a.shape[-2]:
+            return a
+        u, s, _ = torch.linalg.svd(a, full_matrices=False)
+        return u * s
+
     def prepare(x, y, n_conditions):
-        xc, yc = center(x), center(y)
+        xc, yc = reduce(center(x)), reduce(center(y))
         nx2, ny2 = fro2(xc), fro2(yc)
         n = x.shape[-2]
 
