@@ -6,7 +6,8 @@ Spearman–Brown corrects it to the full k trials (each full average has twice t
 
     r_k = 2·r_half / (1 + r_half)
 
-(``correction=None`` reports r_half). The ceiling is the mean of r_k over ``n_splits``
+(``correction=None`` reports r_half; a non-positive r_half — e.g. a cross-validated R² below
+0 — is left uncorrected: the correction assumes a positive reliability). The ceiling is the mean of r_k over ``n_splits``
 random splits; its interval is the percentile interval over splits (the spread due to which
 trials fall in which half). The correction assumes a correlation-like score in (−1, 1]; it is
 refused for distances.
@@ -146,7 +147,7 @@ def noise_ceiling(
     r = np.concatenate(half)
     if not np.all(np.isfinite(r)):
         raise ValueError(f"{m.name} is not finite on some split halves.")
-    full = spearman_brown(r, k / h) if correction else r
+    full = np.where(r > 0, spearman_brown(r, k / h), r) if correction else r
     lo, hi = np.quantile(full, [(1 - confidence_level) / 2, (1 + confidence_level) / 2])
     return NoiseCeilingResult(
         float(full.mean()), ConfidenceInterval(float(lo), float(hi)), full, r, k, correction, m.name
