@@ -18,6 +18,7 @@ original condition (regression), and a cross-validated measure without such a ho
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -83,7 +84,16 @@ def interval(
         a_hat = 1 / 6 * (np.sum(u**3) / n_j**3) / (np.sum(u**2) / n_j**2) ** 1.5
         z_a = float(ndtri(alpha))
         n1, n2 = z0 + z_a, z0 - z_a
-        lo, hi = ndtr(z0 + n1 / (1 - a_hat * n1)), ndtr(z0 + n2 / (1 - a_hat * n2))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            lo, hi = ndtr(z0 + n1 / (1 - a_hat * n1)), ndtr(z0 + n2 / (1 - a_hat * n2))
+        if not (np.isfinite(lo) and np.isfinite(hi)):
+            warnings.warn(
+                "The BCa interval cannot be calculated (a degenerate bootstrap or jackknife "
+                "distribution, e.g. a saturated score); use method='percentile'.",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+            return ConfidenceInterval(float("nan"), float("nan"))
     q = np.quantile(theta_b, [lo, hi])
     return ConfidenceInterval(float(q[0]), float(q[1]))
 
