@@ -69,9 +69,7 @@ def bench_bootstrap(n: int, d: int, n_loop: int) -> None:
     x = rng.normal(size=(n, d))
     y = x @ rng.normal(size=(d, d)) + rng.normal(size=(n, d))
     name = "procrustes-angular_score"
-    t_stats = _time(
-        lambda: sg.stats.bootstrap(name, x, y, n_resamples=B, method="percentile")
-    )
+    t_stats = _time(lambda: sg.stats.bootstrap(name, x, y, n_resamples=B, method="percentile"))
     idx = np.random.default_rng(2).integers(0, n, (n_loop, n))
     t_loop = _time(lambda: [sg.score(name, x[i], y[i]) for i in idx]) * B / n_loop
     print(f"\nangular Procrustes, {B} bootstrap resamples, {n} x {d}")

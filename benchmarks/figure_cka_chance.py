@@ -19,9 +19,9 @@ ROWS = {
     "biased (gretton)": lambda x, y: sg.score("cka", x, y),
     "unbiased (song)": lambda x, y: sg.score("cka-unbiased", x, y),
     "lange (zero diagonal)": lambda x, y: sg.score("cka-lange", x, y),
-    "biased, null-calibrated": lambda x, y: sg.stats.null_calibrated(
-        "cka", x, y, n_resamples=199
-    ).statistic,
+    "biased, null-calibrated": lambda x, y: (
+        sg.stats.null_calibrated("cka", x, y, n_resamples=199).statistic
+    ),
 }
 
 

@@ -20,7 +20,8 @@ def main() -> None:
     ap.add_argument("--splits", type=int, default=100)
     ap.add_argument("--datasets", default=",".join(DATASETS))
     args = ap.parse_args()
-    print("| dataset | trials × [time ×] conditions × units | measure | ceiling | 95% split interval |")
+    head = "| dataset | trials × [time ×] conditions × units | measure | ceiling | 95% split |"
+    print(head)
     print("|---|---|---|---|---|")
     for name in args.datasets.split(","):
         trials = sg.stats.ceiling.trial_array(sg.datasets.load(name))

@@ -16,7 +16,9 @@ def _pair(seed=0, n=40):
     return x, x[:, :5] @ rng.normal(size=(5, 8)) * 0.3 + rng.normal(size=(n, 8))
 
 
-@pytest.mark.parametrize("name", ["ridge-lambda=100-r2-cv=5folds", "linear_regression-r2-cv=5folds"])
+@pytest.mark.parametrize(
+    "name", ["ridge-lambda=100-r2-cv=5folds", "linear_regression-r2-cv=5folds"]
+)
 def test_cross_validated_duplicates_stay_in_one_fold(name):
     """Copies of a condition share its original fold: the held-out side never holds a copy of
     a training condition. A naive split (the generic path) scores conditions against their

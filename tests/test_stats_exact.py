@@ -22,7 +22,9 @@ def _c(a):
 def np_cka(x, y, song=False):
     if not song:
         xc, yc = _c(x), _c(y)
-        return np.sum((xc.T @ yc) ** 2) / np.sqrt(np.sum((xc.T @ xc) ** 2) * np.sum((yc.T @ yc) ** 2))
+        return np.sum((xc.T @ yc) ** 2) / np.sqrt(
+            np.sum((xc.T @ xc) ** 2) * np.sum((yc.T @ yc) ** 2)
+        )
     n = x.shape[0]
 
     def hsic(k, l):  # Song et al. 2012, eq. 5
@@ -123,8 +125,13 @@ def test_permutation_matches_scipy(name, data):
         return np.array([stat(ident, j) for j in i])
 
     ref = ss.permutation_test(
-        (ident.astype(float),), statistic, permutation_type="pairings", n_resamples=99,
-        vectorized=True, alternative="greater", rng=7,
+        (ident.astype(float),),
+        statistic,
+        permutation_type="pairings",
+        n_resamples=99,
+        vectorized=True,
+        alternative="greater",
+        rng=7,
     )
     perms = np.concatenate(seen)
     got = sg.stats.permutation_test(name, x, y, permutations=perms)
@@ -132,7 +139,9 @@ def test_permutation_matches_scipy(name, data):
     assert abs(got.statistic - ref.statistic) < 1e-10
     assert got.pvalue == ref.pvalue
     # the seeded draws are scipy's draws for the same seed
-    assert np.array_equal(sg.stats.permutation_test(name, x, y, n_resamples=99, seed=7).permutations, perms)
+    assert np.array_equal(
+        sg.stats.permutation_test(name, x, y, n_resamples=99, seed=7).permutations, perms
+    )
 
 
 @pytest.mark.parametrize("method", ["percentile", "BCa"])
@@ -150,12 +159,18 @@ def test_bootstrap_matches_scipy(name, method, data):
         return np.array([stat(j, j) for j in i])
 
     ref = ss.bootstrap(
-        (np.arange(N, dtype=float),), statistic, n_resamples=99, vectorized=True,
-        method=method, rng=11,
+        (np.arange(N, dtype=float),),
+        statistic,
+        n_resamples=99,
+        vectorized=True,
+        method=method,
+        rng=11,
     )
     got = sg.stats.bootstrap(name, x, y, resamples=np.concatenate(seen), method=method)
     tol = TOL.get(name, 1e-10)
-    np.testing.assert_allclose(got.bootstrap_distribution, ref.bootstrap_distribution, atol=tol, rtol=0)
+    np.testing.assert_allclose(
+        got.bootstrap_distribution, ref.bootstrap_distribution, atol=tol, rtol=0
+    )
     ci, rc = got.confidence_interval, ref.confidence_interval
     assert abs(ci.low - rc.low) < tol and abs(ci.high - rc.high) < tol
     assert abs(got.standard_error - ref.standard_error) < tol
@@ -172,8 +187,12 @@ def test_exact_test_when_few_permutations():
         return np.array([np_cka(x, y[j]) for j in np.atleast_2d(i)]).reshape(i.shape[:-1])
 
     ref = ss.permutation_test(
-        (np.arange(5.0),), statistic, permutation_type="pairings", n_resamples=1000,
-        vectorized=True, alternative="greater",
+        (np.arange(5.0),),
+        statistic,
+        permutation_type="pairings",
+        n_resamples=1000,
+        vectorized=True,
+        alternative="greater",
     )
     assert abs(res.pvalue - ref.pvalue) < 1e-12
 

@@ -32,16 +32,34 @@ COLUMNS = (
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """The statistics options of ``simgrad compare``."""
     g = p.add_argument_group("statistics (sg.stats; see docs/statistics.md)")
-    g.add_argument("--permutations", type=int, default=0, metavar="N",
-                   help="permutation test with N shuffles of Y's conditions: p-value, null mean")
-    g.add_argument("--bootstrap", type=int, default=0, metavar="N",
-                   help="BCa bootstrap interval (95%%) from N resamples of the conditions")
-    g.add_argument("--ceiling-trials", default=None, metavar="FILE",
-                   help="trials of the reference, .npy/.npz (trials, [time,] conditions, units): "
-                   "split-half noise ceiling and score/ceiling")
+    g.add_argument(
+        "--permutations",
+        type=int,
+        default=0,
+        metavar="N",
+        help="permutation test with N shuffles of Y's conditions: p-value, null mean",
+    )
+    g.add_argument(
+        "--bootstrap",
+        type=int,
+        default=0,
+        metavar="N",
+        help="BCa bootstrap interval (95%%) from N resamples of the conditions",
+    )
+    g.add_argument(
+        "--ceiling-trials",
+        default=None,
+        metavar="FILE",
+        help="trials of the reference, .npy/.npz (trials, [time,] conditions, units): "
+        "split-half noise ceiling and score/ceiling",
+    )
     g.add_argument("--seed", type=int, default=0, help="seed of the resampling (default 0)")
-    g.add_argument("--out", default=None, metavar="FILE.csv|FILE.json",
-                   help="also write the results table (CSV or JSON by suffix)")
+    g.add_argument(
+        "--out",
+        default=None,
+        metavar="FILE.csv|FILE.json",
+        help="also write the results table (CSV or JSON by suffix)",
+    )
 
 
 def wanted(args: argparse.Namespace) -> bool:

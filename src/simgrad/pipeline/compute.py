@@ -19,6 +19,7 @@ import pandas as pd
 
 from .._io import Checkpoints, check_writable_dir
 from ..options import RunOptions
+from .chance import chance_table
 from .progress import Progress
 from .result import RunResult
 from .tables import PC_R2_COLUMNS, TABLE_COLUMNS, concat, summary_table, theory_table, unit_tables
@@ -84,6 +85,7 @@ def _run_unit(
     return arrays, info
 
 
+# long because: the one place that assembles every table of the run (chance.csv included)
 def compute(options: RunOptions, *, progress: bool | TextIO | None = True) -> RunResult:
     """Run the main job's units and return its tables; write nothing but checkpoints.
 
@@ -163,4 +165,5 @@ def compute(options: RunOptions, *, progress: bool | TextIO | None = True) -> Ru
         info=info,
         options=options,
         dataset=ds,
+        chance=chance_table(ds.data, measures, tables["scores"]),
     )
