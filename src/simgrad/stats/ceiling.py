@@ -8,9 +8,9 @@ Spearman–Brown corrects it to the full k trials (each full average has twice t
 
 (``correction=None`` reports r_half; a non-positive r_half — e.g. a cross-validated R² below
 0 — is left uncorrected: the correction assumes a positive reliability). The ceiling is the
-mean of r_k over ``n_splits`` random splits; its interval is the percentile interval over splits (the spread due to which
-trials fall in which half). The correction assumes a correlation-like score in (−1, 1]; it is
-refused for distances.
+mean of r_k over ``n_splits`` random splits; its interval is the percentile interval over
+splits (the spread due to which trials fall in which half). The correction assumes a
+correlation-like score in (−1, 1]; it is refused for distances.
 """
 
 from __future__ import annotations
