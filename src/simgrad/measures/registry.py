@@ -189,10 +189,10 @@ class Hooks:
       output form (``score`` or ``angular_score``).
     - ``resample(template, values) -> prepare | None``: many row re-indexings of one pair
       (``sg.stats`` permutations and bootstrap resamples). ``prepare(x, y, n_conditions)``
-      does the per-representation work once and returns ``evaluate(rows_x, rows_y) ->
-      Tensor (B,)``, the measure of ``(x[rows_x], y[rows_y])`` for each of B rows of the
-      ``(B, n)`` index tensors (``rows_x=None``: X unchanged). ``None``: the generic batched
-      path. Driver: ``simgrad.stats``.
+      does the per-representation work once and returns ``evaluate(rows_x, rows_y,
+      n_conditions) -> Tensor (B,)``, the measure of ``(x[rows_x], y[rows_y])`` for each of
+      B rows of the ``(B, m)`` index tensors (``rows_x=None``: X unchanged). ``None``: the
+      generic batched path. Driver: ``simgrad.stats``.
     """
 
     pairwise: Callable[..., Any] | None = None
