@@ -355,7 +355,8 @@ def _weighted_fold(x, y, w_tr, w_te, lam: float, agg: str):
     if lam == 0:
         coef = _pinv_psd(c) @ yx
     else:
-        coef = torch.linalg.solve(c + lam * torch.eye(c.shape[-1], dtype=c.dtype), yx)
+        eye = torch.eye(c.shape[-1], dtype=c.dtype, device=c.device)
+        coef = torch.linalg.solve(c + lam * eye, yx)
     xh = yc @ coef
     we = w_te[:, :, None]
     tot = (we * xc * xc).sum((-2, -1))
