@@ -51,6 +51,7 @@ LAYERS: dict[str, int] = {
     "simgrad.datasets": 1,
     "simgrad.optim": 2,
     "simgrad.analysis": 3,
+    "simgrad.stats": 3,
     "simgrad.pipeline": 4,
     "simgrad.options": 4,
     "simgrad.report": 5,

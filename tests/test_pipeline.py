@@ -279,7 +279,7 @@ def test_write_run_without_figures_or_html_writes_tables_and_run_json(small, tmp
     written = write_run(res, tmp_path / "w", figures=False, html=False, progress=log)
     out = written.out
     assert out == tmp_path / "w" and log.getvalue().startswith("wrote tables  [")
-    assert _tree(out) == {f"results/{n}.csv" for n in TABLE_COLUMNS} | {"run.json"}
+    assert _tree(out) == {f"results/{n}.csv" for n in [*TABLE_COLUMNS, "chance"]} | {"run.json"}
     info = json.loads((out / "run.json").read_text())
     assert info["arguments"]["out"] == str(out) and "csv_s" in info["timings"]
     assert written.info == info  # the result carries what run.json holds

@@ -19,6 +19,7 @@ __version__ = "0.1.0"
 # public name -> "module" (the module itself) or "module:attribute"
 _LAZY = {
     "datasets": "simgrad.datasets",
+    "stats": "simgrad.stats",
     "Dataset": "simgrad.datasets:Dataset",
     "optimize": "simgrad.optim:optimize",
     "Trajectory": "simgrad.optim:Trajectory",

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from ..options import PANEL
+from . import _compare_stats as stats_cli
 
 
 class _Error(Exception):
@@ -150,6 +151,8 @@ def _run(args: argparse.Namespace) -> int:
         y = load_array(args.y, "Y")
         try:
             rows = compare(x, y, names)
+            if stats_cli.wanted(args):
+                rows = stats_cli.add_statistics(rows, x, y, args)
         except (ValueError, TypeError) as exc:
             raise _Error(str(exc)) from None
     except _Error as exc:
@@ -159,6 +162,8 @@ def _run(args: argparse.Namespace) -> int:
     for r in failed:
         print(f"simgrad compare: error: {r['name']}: {r['error']}", file=sys.stderr)
     code = 1 if failed else 0
+    if args.out:
+        stats_cli.write(rows, args.out)
     if args.json:  # non-finite values (a failed measure, an unbounded range) are null
         doc = _json_safe({"X": args.x, "Y": args.y, "results": rows})
         print(json.dumps(doc, indent=2, allow_nan=False))
@@ -172,6 +177,7 @@ def _run(args: argparse.Namespace) -> int:
         print(
             f"{r['name']:<{w}}  {r['value']:>10.4f}  {r['range_text']:<12}  {arrow} {r['meaning']}"
         )
+    stats_cli.print_statistics(rows)
     return code
 
 
@@ -192,4 +198,5 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="comma-separated measure names or aliases (default: the paper's panel)",
     )
     p.add_argument("--json", action="store_true", help="print the results as JSON")
+    stats_cli.add_arguments(p)
     p.set_defaults(func=_run)

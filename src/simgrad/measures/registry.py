@@ -187,11 +187,18 @@ class Hooks:
       weights, the leading order near ``a = 1``). ``None``: no closed form for these
       parameters. Driver: ``sg.theory`` (``simgrad.analysis.theory``), which applies the
       output form (``score`` or ``angular_score``).
+    - ``resample(template, values) -> prepare | None``: many row re-indexings of one pair
+      (``sg.stats`` permutations and bootstrap resamples). ``prepare(x, y, n_conditions)``
+      does the per-representation work once and returns ``evaluate(rows_x, rows_y,
+      n_conditions) -> Tensor (B,)``, the measure of ``(x[rows_x], y[rows_y])`` for each of
+      B rows of the ``(B, m)`` index tensors (``rows_x=None``: X unchanged). ``None``: the
+      generic batched path. Driver: ``simgrad.stats``.
     """
 
     pairwise: Callable[..., Any] | None = None
     streaming: Callable[..., Any] | None = None
     theory: Callable[..., Any] | None = None
+    resample: Callable[..., Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -250,7 +257,7 @@ def register(template: Template) -> Template:
 
 
 def register_hooks(family: str, **hooks: Callable[..., Any]) -> Hooks:
-    """Attach driver hooks (``pairwise=``, ``streaming=``, ``theory=``) to a family.
+    """Attach driver hooks (``pairwise=``, ``streaming=``, ``theory=``, ``resample=``).
 
     Called by the family's module, next to its measure; hooks given earlier are kept unless
     given again.

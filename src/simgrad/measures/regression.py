@@ -352,3 +352,74 @@ def _pairwise(A, B, values, ctx):
 
 for _family in ("linear_regression", "ridge"):
     register_hooks(_family, pairwise=_pairwise)
+
+
+# ----------------------------------------------------------------------------- resample hook
+def _weighted_fold(x, y, w_tr, w_te, lam: float, agg: str):
+    """Score of one fold with row multiplicities: train rows weighted by ``w_tr`` (B, n),
+    test rows by ``w_te`` — exactly the fit and score on the duplicated rows."""
+    t = tiny(x)
+    sw = w_tr.sum(-1).clamp_min(1)[:, None, None]
+    mx = (w_tr[:, None, :] @ x) / sw
+    my = (w_tr[:, None, :] @ y) / sw
+    xc, yc = x - mx, y - my
+    ycw = yc.transpose(-1, -2) * w_tr[:, None, :]
+    c, yx = ycw @ yc, ycw @ xc
+    if lam == 0:
+        coef = _pinv_psd(c) @ yx
+    else:
+        eye = torch.eye(c.shape[-1], dtype=c.dtype, device=c.device)
+        coef = torch.linalg.solve(c + lam * eye, yx)
+    xh = yc @ coef
+    we = w_te[:, :, None]
+    tot = (we * xc * xc).sum((-2, -1))
+    if agg == "r2":
+        return 1 - (we * (xc - xh) ** 2).sum((-2, -1)) / tot.clamp_min(t)
+    return (we * xc * xh).sum((-2, -1)) / (tot * (we * xh * xh).sum((-2, -1))).clamp_min(t).sqrt()
+
+
+def _resample(template, values):
+    """Bootstrap of the cross-validated forms (``sg.stats``): every copy of a resampled row
+    stays in the fold of its original row (the folds of the data as given), so no condition
+    is ever scored against its own copy; the fit on duplicated rows is the row-weighted fit.
+    Permutations (X unchanged) and the in-sample forms take the generic path."""
+    if "cv" not in values:
+        return None
+    lam, agg, sym = float(values.get("lambda", 0.0)), template.form, template.tail == "sym"
+    k, scheme = values["cv"]
+    fn = template.build(**values)
+
+    def prepare(x, y, n_conditions):
+        n = x.shape[-2]
+        fold_of = torch.empty(n, dtype=torch.long)
+        for f, test in enumerate(cv_folds(n, k, scheme, n_conditions)):
+            fold_of[test] = f
+        fold_of = fold_of.to(x.device)
+
+        def one(a, b, rx):
+            w = torch.zeros(rx.shape[0], n, dtype=a.dtype, device=a.device)
+            w.scatter_add_(1, rx, torch.ones_like(rx, dtype=a.dtype))
+            ab, bb = a.expand(w.shape[0], *a.shape), b.expand(w.shape[0], *b.shape)
+            scores, used = 0, 0
+            for f in range(k):
+                te = w * (fold_of == f)
+                keep = (te.sum(-1) > 0).to(a.dtype)
+                s = _weighted_fold(ab, bb, w - te, te, lam, agg)
+                scores, used = scores + keep * torch.nan_to_num(s), used + keep
+            return scores / used
+
+        def evaluate(rx, ry, n_cond):
+            if rx is None or not torch.equal(rx, ry):
+                xb = x.expand(ry.shape[0], *x.shape) if rx is None else x[rx]
+                return fn(xb, y[ry], n_conditions=n_cond)
+            if sym:
+                return 0.5 * (one(x, y, rx) + one(y, x, rx))
+            return one(x, y, rx)
+
+        return evaluate
+
+    return prepare
+
+
+for _family in ("linear_regression", "ridge"):
+    register_hooks(_family, resample=_resample)

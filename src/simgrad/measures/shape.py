@@ -441,3 +441,52 @@ def _pairwise(A, B, values, ctx):
 
 for _family in ("nbs", "procrustes", "bures_distance", "shape_metric"):
     register_hooks(_family, pairwise=_pairwise)
+
+
+# ----------------------------------------------------------------------------- resample hook
+def _resample(template, values):
+    """Row re-indexings (``sg.stats``) of Procrustes / NBS: a permutation of Y changes only
+    X̃ᵀỸ_π; a bootstrap resample with counts w (m rows) needs no copies either:
+    X̃_bᵀỸ_b = XᵀWY − m·x̄_b ȳ_bᵀ and ‖X̃_b‖² = Σ wᵢ‖xᵢ‖² − m‖x̄_b‖² (x̄_b = Xᵀw/m), one
+    batched product and batched singular values. With more units than samples X̃ is first
+    replaced by its n-column factor UΣ (same nuclear norms and Frobenius norms)."""
+    form = template.form
+    finish = {"distance=euclidean": _euclid, "distance=squared_euclidean": _sq_euclid}.get(form)
+    if finish is None and form not in ("score", "distance=angular", "angular_score"):
+        return None
+
+    def out(nx2, ny2, nuc):
+        return finish(nx2, ny2, nuc) if finish else transform(form, _cosine(nx2, ny2, nuc))
+
+    def reduce(a):  # more units than samples: a factor F with FFᵀ = ÃÃᵀ (n × n) serves
+        if a.shape[-1] <= a.shape[-2]:
+            return a
+        u, s, _ = torch.linalg.svd(a, full_matrices=False)
+        return u * s
+
+    def prepare(x, y, n_conditions):
+        xc, yc = reduce(center(x)), reduce(center(y))
+        nx2, ny2 = fro2(xc), fro2(yc)
+        n = x.shape[-2]
+
+        def evaluate(rx, ry, _):
+            if rx is None:
+                return out(nx2, ny2, nuclear_norm(xc.transpose(-1, -2) @ yc[ry]))
+            if not torch.equal(rx, ry):
+                return out(*shape_terms(center(xc[rx]), center(yc[ry])))
+            w = torch.zeros(rx.shape[0], n, dtype=x.dtype, device=x.device)
+            w.scatter_add_(1, rx, torch.ones_like(rx, dtype=x.dtype))
+            m = rx.shape[1]
+            mx, my = (w @ xc) / m, (w @ yc) / m
+            cross = (xc.transpose(0, 1) * w[:, None, :]) @ yc - m * mx[:, :, None] * my[:, None, :]
+            bx = w @ (xc * xc).sum(-1) - m * (mx * mx).sum(-1)
+            by = w @ (yc * yc).sum(-1) - m * (my * my).sum(-1)
+            return out(bx, by, nuclear_norm(cross))
+
+        return evaluate
+
+    return prepare
+
+
+for _family in ("procrustes", "nbs"):
+    register_hooks(_family, resample=_resample)

@@ -19,6 +19,7 @@ import pandas as pd
 
 from .._io import Checkpoints, check_writable_dir
 from ..options import RunOptions
+from .chance import chance_table
 from .progress import Progress
 from .result import RunResult
 from .tables import PC_R2_COLUMNS, TABLE_COLUMNS, concat, summary_table, theory_table, unit_tables
@@ -105,6 +106,7 @@ def _dataset_info(ds: Any, fp: str, labels: list[str]) -> dict[str, Any]:
     return info
 
 
+# long because: the one place that assembles every table of the run (chance.csv included)
 def compute(options: RunOptions, *, progress: bool | TextIO | None = True) -> RunResult:
     """Run the main job's units and return its tables; write nothing but checkpoints.
 
@@ -178,4 +180,5 @@ def compute(options: RunOptions, *, progress: bool | TextIO | None = True) -> Ru
         info=info,
         options=options,
         dataset=ds,
+        chance=chance_table(ds.data, measures, tables["scores"]),
     )

@@ -36,6 +36,7 @@ class RunResult:
     info: dict = field(default_factory=dict)
     options: Any = field(default=None, repr=False)
     dataset: Any = field(default=None, repr=False)
+    chance: Any = field(default=None, repr=False)  # results/chance.csv (pipeline.chance)
 
     @property
     def report(self) -> Path:

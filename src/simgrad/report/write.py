@@ -34,6 +34,7 @@ from ..pipeline import TABLE_COLUMNS, RunResult
 from ..pipeline.progress import Progress
 from . import figures as F
 from .captions import caption
+from .chance import with_chance
 
 __all__ = ["write_run"]
 
@@ -75,6 +76,9 @@ def _write_files(
     files = [f"results/{name}.csv" for name in TABLE_COLUMNS]
     for name in TABLE_COLUMNS:
         atomic_write_csv(out / "results" / f"{name}.csv", getattr(result, name))
+    if getattr(result, "chance", None) is not None:
+        atomic_write_csv(out / "results" / "chance.csv", result.chance)
+        files.append("results/chance.csv")
     timings = {"csv_s": time.perf_counter() - t0}
     pngs: dict[str, tuple[bytes, str]] = {}
     if figures or html:
@@ -92,7 +96,8 @@ def _write_files(
         timings["figures_s"] = time.perf_counter() - t1
         if html:
             t2 = time.perf_counter()
-            atomic_write_text(out / "report.html", run_page(result, pngs, colors))
+            page = with_chance(run_page(result, pngs, colors), result)
+            atomic_write_text(out / "report.html", page)
             files.append("report.html")
             timings["report_s"] = time.perf_counter() - t2
     info = copy.deepcopy(result.info)
