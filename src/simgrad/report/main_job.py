@@ -47,6 +47,9 @@ def run(
     ``run.json``). Bad options raise ``ValueError``/``TypeError`` naming the option before
     any optimization.
     """
+    from .._threads import configure_torch
+
+    configure_torch()  # no spinning, threads from the cores available (SIMGRAD_THREADS)
     opts = RunOptions.create(config, dataset=dataset, **options)
     result = write_run(compute(opts, progress=progress), progress=progress)
     if progress:
