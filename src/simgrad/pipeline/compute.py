@@ -133,6 +133,7 @@ def compute(options: RunOptions, *, progress: bool | TextIO | None = True) -> Ru
         tables["pc_capture"],
         cutoff=options.cutoff,
         measures=list(measures),
+        target=options.target,
     )
     info = {
         "versions": _versions(),

@@ -21,6 +21,7 @@ from typing import Any
 
 from ..options import RunOptions, spec
 from ..pipeline import RunResult, compute
+from .findings import result_findings, text
 from .summary import format_summary
 from .write import write_run
 
@@ -56,7 +57,10 @@ def run(
         from ..measures import short_name
 
         names = {m: short_name(m) for m in result.info["measures"]}
-        print("\n" + format_summary(result.summary, cutoff=opts.cutoff, names=names), flush=True)
+        table = format_summary(result.summary, cutoff=opts.cutoff, names=names, target=opts.target)
+        print("\n" + table, flush=True)
+        found = "\n".join(f"- {text(f)}" for f in result_findings(result))
+        print(f"\nFindings:\n{found}", flush=True)
         print(f"\nreport: {result.report}", flush=True)
     return result
 
