@@ -225,6 +225,33 @@ def legend_columns(names: Sequence[str], width_in: float, fontsize: float = 8) -
     return max(1, min(len(names), int(0.95 * width_in // widest)))
 
 
+def _reference_and_dots(ax, d: pd.DataFrame, t: pd.DataFrame, measures, colors) -> None:
+    """The reference and chance lines of one label's panel and, below the axis, one row of
+    threshold dots per measure (so dots of different measures never overlap)."""
+    ref = float(t["reference_accuracy"].iloc[0])
+    chance = float(t["chance"].iloc[0])
+    ax.axhline(ref, color="black", ls="--", lw=1, label="reference")
+    ax.axhline(chance, color="#999999", ls="--", lw=1, label="chance")
+    lo = min(chance, float(d["accuracy"].min()) if len(d) else chance)
+    span = max(ref, float(d["accuracy"].max()) if len(d) else ref) - lo
+    step = 0.045 * max(span, 0.05)
+    y_mark = lo - 0.06 * max(span, 0.05)
+    for i, m in enumerate(measures):  # one row of dots per measure: no overlap
+        ts = t[(t["measure"] == m)]["threshold_score"].dropna()
+        if len(ts):
+            ax.scatter(
+                ts,
+                np.full(len(ts), y_mark - i * step),
+                color=colors.get(m, "k"),
+                s=28,
+                zorder=5,
+                clip_on=False,
+                edgecolor="white",
+                linewidth=0.6,
+            )
+    ax.set_ylim(y_mark - (len(measures) - 1) * step - 0.04 * max(span, 0.05), None)
+
+
 @_styled
 def decoding_vs_score(
     decoding: pd.DataFrame,
@@ -263,28 +290,7 @@ def decoding_vs_score(
                     ms=2.2,
                 )
         if len(t):
-            ref = float(t["reference_accuracy"].iloc[0])
-            chance = float(t["chance"].iloc[0])
-            ax.axhline(ref, color="black", ls="--", lw=1, label="reference")
-            ax.axhline(chance, color="#999999", ls="--", lw=1, label="chance")
-            lo = min(chance, float(d["accuracy"].min()) if len(d) else chance)
-            span = max(ref, float(d["accuracy"].max()) if len(d) else ref) - lo
-            step = 0.045 * max(span, 0.05)
-            y_mark = lo - 0.06 * max(span, 0.05)
-            for i, m in enumerate(measures):  # one row of dots per measure: no overlap
-                ts = t[(t["measure"] == m)]["threshold_score"].dropna()
-                if len(ts):
-                    ax.scatter(
-                        ts,
-                        np.full(len(ts), y_mark - i * step),
-                        color=colors.get(m, "k"),
-                        s=28,
-                        zorder=5,
-                        clip_on=False,
-                        edgecolor="white",
-                        linewidth=0.6,
-                    )
-            ax.set_ylim(y_mark - (len(measures) - 1) * step - 0.04 * max(span, 0.05), None)
+            _reference_and_dots(ax, d, t, measures, colors)
         ax.set_xlim(min(smin, 0.0), 1.0)
         ax.set_title(f"label: {label}")
         ax.set_xlabel("score")
