@@ -210,11 +210,12 @@ def test_findings_of_handmade_tables():
         }
     )
     lines = [text(f) for f in run_findings(scores, thr, pcs, target=0.99)]
-    assert lines[0] == "a reached the target 0.99 after 2 iterations (final score 0.990)."
-    assert lines[1] == "Under a, labels became decodable at score: x 0.400."
-    assert lines[2] == "Labels never decodable under a: y."
-    assert lines[3] == "Before the score reached 0.9, a captured 1 of 2 PCs."
-    assert lines[4].startswith("b stopped at 0.300 after 2 iterations: it missed the target")
+    assert lines[0] == (
+        "a reached the target 0.99 after 2 iterations (final score 0.990). Under a, labels "
+        "became decodable at score: x 0.400. Labels never decodable under a: y. Before the "
+        "score reached 0.9 it captured 1 of 2 PCs."
+    )
+    assert lines[1].startswith("b stopped at 0.300 after 2 iterations: it missed the target")
     assert "x became decodable at the lowest score under b (0.250)" in lines[-2]
     assert lines[-1] == "y was never decodable under any measure (a and b)."
     nums = [p for f in run_findings(scores, thr, pcs, target=0.99) for p in f if isinstance(p, Num)]

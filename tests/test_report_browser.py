@@ -48,7 +48,9 @@ _LAYOUT_JS = """() => {
                     width: r.width});
     }
   }
+  const summary = document.querySelector('table.summary').closest('.scroll');
   return {scrollWidth: document.documentElement.scrollWidth, clientWidth: cw,
+          summary: [summary.scrollWidth, summary.clientWidth],
           outside: out.slice(0, 10), legends: legends,
           ready: Array.from(document.querySelectorAll('figure.interactive .chart')).map(
             c => [c.id, c.dataset.ready === '1', c.querySelectorAll('.point').length]),
@@ -206,6 +208,11 @@ def test_page_never_scrolls_sideways(page_data, width):
     assert lay["scrollWidth"] <= lay["clientWidth"], lay["outside"]
     assert lay["outside"] == []
     assert all(0 < w <= lay["clientWidth"] for w in lay["imgs"])
+
+
+def test_summary_table_fits_a_laptop_screen(page_data):
+    scroll_width, client_width = page_data["layout"][1280]["summary"]
+    assert scroll_width <= client_width
 
 
 @pytest.mark.parametrize("width", WIDTHS)

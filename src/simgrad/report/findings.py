@@ -27,10 +27,11 @@ provenance in ``data-*`` attributes, so a test can recompute every number from t
 ...     "reference_accuracy": [1.0], "threshold_accuracy": [.95], "threshold_score": [None]})
 >>> pcs = pd.DataFrame({"measure": "m", "seed": 0, "pc": [1, 2],
 ...     "explained_variance_ratio": [.9, .1], "capture_score": [.3, None]})
->>> for f in run_findings(scores, thr, pcs, measures=["m"], target=0.99): print(text(f))
+>>> found = run_findings(scores, thr, pcs, measures=["m"], target=0.99)
+>>> print(*text(found[0]).split(". "), sep=".\\n")
 m stopped at 0.950 after 1 iteration: it missed the target 0.99.
 Labels never decodable under m: ctx.
-Before the score reached 0.9, m captured 1 of 2 PCs.
+Before the score reached 0.9 it captured 1 of 2 PCs.
 """
 
 from __future__ import annotations
@@ -316,21 +317,16 @@ def run_findings(
     labels = list(dict.fromkeys(thresholds["label"])) if len(thresholds) else []
     out: list[list[Part]] = []
     pcs_of = {}
-    for m in ms:
-        out.append(_target_sentence(scores, m, names[m], target, dist(m)))
-        out += _label_sentences(thresholds, m, names[m], labels)
+    for m in ms:  # one item per measure: its sentences one after the other
+        item = list(_target_sentence(scores, m, names[m], target, dist(m)))
+        for sentence in _label_sentences(thresholds, m, names[m], labels):
+            item += [" ", *sentence]
         pc = _pcs(pc_capture, m, cutoff)
         if pc is not None:
             pcs_of[m] = pc
-            out.append(
-                [
-                    f"Before the score reached {cutoff:g}, {names[m]} captured ",
-                    pc[0],
-                    " of ",
-                    pc[1],
-                    " PCs.",
-                ]
-            )
+            item += [f" Before the score reached {cutoff:g} it captured ", pc[0], " of ", pc[1]]
+            item.append(" PCs.")
+        out.append(item)
     out += _comparisons(thresholds, ms, labels, names)
     for lab in labels:
         nev = [
