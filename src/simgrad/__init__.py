@@ -12,7 +12,11 @@ are imported lazily on first use, so ``import simgrad`` stays fast.
 from importlib import import_module
 from typing import Any
 
-from .measures import Card, Measure, aliases, card, measure, measures, score
+from . import _threads
+
+_threads.set_env_defaults()  # OpenMP must not spin: set before torch is first imported
+
+from .measures import Card, Measure, aliases, card, measure, measures, score  # noqa: E402
 
 __version__ = "0.1.0"
 

@@ -61,6 +61,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = [a for a in argv if a != "--debug"]
     parser = build_parser()
     args = parser.parse_args(argv)
+    from ._threads import configure_torch
+
+    configure_torch()  # threads from the cores this process may use (SIMGRAD_THREADS)
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:

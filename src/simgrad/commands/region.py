@@ -74,13 +74,17 @@ def _run(args: argparse.Namespace) -> int:
         return 2
 
     from ..optim.region import allowed_region
+    from ..pipeline.progress import EtaLines
     from ..report.figures import png_bytes, region_plot
 
+    n_runs = 4 * (args.points_per_side - 1) + 2 if args.points_per_side >= 2 else 0
     print(
         f"simgrad region: {ma.name} × {mb.name} against {ds.name} {ds.shape}, "
-        f"{args.points_per_side} targets per side, {args.max_iter} iterations …",
+        f"{args.points_per_side} targets per side ({n_runs} runs in one batch), "
+        f"{args.max_iter} iterations …",
         file=sys.stderr,
     )
+    eta = EtaLines(args.max_iter, "  region", lambda s: print(s, file=sys.stderr, flush=True))
     try:
         region = allowed_region(
             ds,
@@ -90,6 +94,7 @@ def _run(args: argparse.Namespace) -> int:
             max_iter=args.max_iter,
             seed=args.seed,
             device=args.device,
+            callback=eta,
         )
     except (ValueError, TypeError) as exc:
         print(f"simgrad region: error: {exc}", file=sys.stderr)
@@ -98,6 +103,13 @@ def _run(args: argparse.Namespace) -> int:
     csv_path = atomic_write_csv(Path(out) / "region.csv", table)
     png_path = atomic_write_bytes(
         Path(out) / "region.png", png_bytes(region_plot(table, ma.name, mb.name))
+    )
+    t = region.timings
+    print(
+        f"  time: {t['total']:.1f} s in all; setup {t.get('loop_setup', 0.0):.1f} s, "
+        f"{t.get('loop_per_iteration', 0.0) * 1000:.0f} ms per iteration (one forward and "
+        f"backward of both measures for all {n_runs} runs)",
+        file=sys.stderr,
     )
     print(f"area of the region: {region.area:.3f}")
     for (a, b), s in zip(region.slope_reached, region.slopes):

@@ -234,6 +234,7 @@ def allowed_region(
     record: Any = None,
     device: Any = None,
     dtype: torch.dtype = torch.float64,
+    callback: Any = None,
 ) -> AllowedRegion:
     """Map the region of score pairs (m_a, m_b) reachable against ``reference``.
 
@@ -251,6 +252,8 @@ def allowed_region(
 
     record : iterates to keep per run (default: only the first and the last; see
         :func:`~simgrad.optim.optimize`); every run's scores are always kept.
+    callback : ``callback(iteration, values)`` after each evaluation (``values`` ``(B, 2)``
+        of the runs), e.g. to show progress; a true return value stops every run.
 
     Every run starts from the same seeded Y_0 (and X_0), as in the paper's code.
     """
@@ -282,6 +285,7 @@ def allowed_region(
         record=[0] if record is None else record,
         seeds=[seed] * n_runs,
         x0=x0,
+        callback=callback,
         settings=settings,
     )
     return _region(base.names, v, tg, slope_tg, trajs, x, t0)

@@ -151,11 +151,10 @@ def compute(options: RunOptions, *, progress: bool | TextIO | None = True) -> Ru
         unit_info.append(info)
     tables = {k: concat(parts[k], cols) for k, cols in TABLE_COLUMNS.items()}
     summary = summary_table(
-        tables["scores"],
-        tables["thresholds"],
-        tables["pc_capture"],
+        *(tables[k] for k in ("scores", "thresholds", "pc_capture")),
         cutoff=options.cutoff,
         measures=list(measures),
+        target=options.target,
     )
     info = {
         "versions": _versions(),

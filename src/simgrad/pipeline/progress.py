@@ -17,9 +17,11 @@ holds a few lines per run instead of thousands of carriage-return updates.
 from __future__ import annotations
 
 import sys
+import time
+from collections.abc import Callable
 from typing import Any, TextIO
 
-__all__ = ["Progress", "isatty"]
+__all__ = ["EtaLines", "Progress", "isatty"]
 
 
 def isatty(stream: TextIO) -> bool:
@@ -83,3 +85,53 @@ class Progress:
         if self.stream is None or not self.tty:
             return _NoBar()
         return _Bar(total, desc, self.stream)
+
+
+class EtaLines:
+    """Progress of a long loop as a few lines with an estimate of the time left: one after
+    ``first`` iterations, then one per tenth of ``total``, each
+    ``"<label>: iteration k/N (p %) · e s elapsed · about r s left"``, where
+    ``r = e · (N − k) / k``. Call it as ``eta(k, *ignored)`` after iteration ``k`` (an
+    optimizer callback fits); it returns ``None``, so it never stops the loop.
+
+    >>> out, now = [], [0.0]
+    >>> eta = EtaLines(100, "region", out.append, clock=lambda: now[0])
+    >>> for k in range(101):
+    ...     now[0] = 0.5 * k
+    ...     eta(k)
+    >>> print("\\n".join(out[:2] + out[-1:]))
+    region: iteration 5/100 (5 %) · 2 s elapsed · about 48 s left
+    region: iteration 10/100 (10 %) · 5 s elapsed · about 45 s left
+    region: iteration 100/100 (100 %) · 50 s elapsed · done
+    """
+
+    def __init__(
+        self,
+        total: int,
+        label: str,
+        write: Callable[[str], Any],
+        *,
+        first: int = 5,
+        clock: Callable[[], float] = time.perf_counter,
+    ):
+        self.total, self.label, self.write, self.clock = max(1, int(total)), label, write, clock
+        self.t0 = clock()
+        self.marks = sorted(
+            {min(first, self.total)} | {max(1, round(self.total * i / 10)) for i in range(1, 11)}
+        )
+        self.lines: list[str] = []
+
+    def __call__(self, k: int, *_: Any) -> None:
+        if not self.marks or k < self.marks[0]:
+            return None
+        while self.marks and self.marks[0] <= k:
+            self.marks.pop(0)
+        e = self.clock() - self.t0
+        tail = "done" if k >= self.total else f"about {e * (self.total - k) / k:.0f} s left"
+        line = (
+            f"{self.label}: iteration {k}/{self.total} ({100 * k / self.total:.0f} %) · "
+            f"{e:.0f} s elapsed · {tail}"
+        )
+        self.lines.append(line)
+        self.write(line)
+        return None

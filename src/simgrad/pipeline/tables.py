@@ -158,6 +158,17 @@ def theory_table(ds: Any, measures: Sequence[str]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=cols)
 
 
+def _n_reached(measure: str, finals: pd.Series, target: float) -> int:
+    """How many final scores reached ``target`` (a distance: fell to it)."""
+    from ..measures import measure as get_measure
+
+    try:
+        dist = get_measure(measure).is_distance
+    except ValueError:  # not a registered name (a hand-made table): a score
+        dist = False
+    return int((finals <= target).sum() if dist else (finals >= target).sum())
+
+
 def summary_table(
     scores: pd.DataFrame,
     thresholds: pd.DataFrame,
@@ -165,11 +176,15 @@ def summary_table(
     *,
     cutoff: float = 0.9,
     measures: Sequence[str] | None = None,
+    target: float | None = None,
 ) -> pd.DataFrame:
-    """One row per measure: ``measure, seeds, iterations, final_score``, then for each label
-    ``threshold_score:<label>`` (mean over the seeds that reached it, NaN if none did) and
-    ``reached:<label>`` ("k/n"), then ``pcs_captured`` (mean number of PCs whose capture score
-    is ≤ ``cutoff``) and ``n_pcs``.
+    """One row per measure: ``measure, seeds, iterations, final_score``, then (with
+    ``target``) ``target_reached`` ("k/n": the seeds whose final score reached ``target``; a
+    distance: fell to it), then (with more than one seed) ``final_score_min`` and
+    ``final_score_max`` over seeds, then for each label ``threshold_score:<label>`` (mean over
+    the seeds that reached it, NaN if none did) and ``reached:<label>`` ("k/n"), then
+    ``pcs_captured`` (mean number of PCs whose capture score is ≤ ``cutoff``: captured before
+    the score reached ``cutoff``) and ``n_pcs``.
     """
     ms = list(measures) if measures is not None else list(dict.fromkeys(scores["measure"]))
     labels = list(dict.fromkeys(thresholds["label"])) if len(thresholds) else []
@@ -183,6 +198,11 @@ def summary_table(
             "iterations": float(last["iteration"].mean()) if len(last) else math.nan,
             "final_score": float(last["score"].mean()) if len(last) else math.nan,
         }
+        if target is not None:
+            row["target_reached"] = f"{_n_reached(m, last['score'], target)}/{len(last)}"
+        if len(ms) and scores.groupby("measure")["seed"].nunique().max() > 1:
+            row["final_score_min"] = float(last["score"].min()) if len(last) else math.nan
+            row["final_score_max"] = float(last["score"].max()) if len(last) else math.nan
         t = thresholds[thresholds["measure"] == m]
         for lab in labels:
             v = t[t["label"] == lab]["threshold_score"]

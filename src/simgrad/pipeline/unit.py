@@ -217,7 +217,10 @@ def compute_unit(
     arrays["explained_variance_ratio"] = np.asarray(pcs.explained_variance_ratio, np.float64)
     arrays["capture_score"] = np.asarray(cap, dtype=np.float64)
     t_pc = time.perf_counter() - t2
-    n_cap = int(np.isfinite(arrays["capture_score"]).sum())
-    log(f"  PC capture: {n_cap}/{len(arrays['capture_score'])} PCs captured  [{t_pc:.1f} s]")
+    n_cap = int((arrays["capture_score"] <= options.cutoff).sum())  # NaN (never) is not ≤
+    log(
+        f"  PC capture: {n_cap}/{len(arrays['capture_score'])} PCs captured before the score "
+        f"reached {options.cutoff:g}  [{t_pc:.1f} s]"
+    )
     arrays["timings"] = np.asarray([t_opt, t_dec, t_pc], dtype=np.float64)
     return arrays

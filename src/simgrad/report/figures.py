@@ -36,6 +36,7 @@ __all__ = [
     "PAPER_COLORS",
     "capture_vs_variance",
     "decoding_vs_score",
+    "legend_columns",
     "measure_colors",
     "pc_r2_vs_score",
     "png_bytes",
@@ -155,22 +156,100 @@ def _measures_in(df: pd.DataFrame, colors: Mapping[str, object]) -> list[str]:
     return [m for m in colors if m in present] + [m for m in present if m not in colors]
 
 
+def _band(g: pd.DataFrame, x: str, y: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Mean, min and max of ``y`` over seeds on the union of their ``x`` (a run that stopped
+    early keeps its last value)."""
+    grid = np.unique(g[x].to_numpy())
+    curves = []
+    for _, d in g.groupby("seed", sort=True):
+        d = d.sort_values(x)
+        xs, ys = d[x].to_numpy(float), d[y].to_numpy(float)
+        curves.append(np.interp(grid, xs, ys, left=ys[0], right=ys[-1]))
+    c = np.asarray(curves)
+    return grid, c.mean(0), c.min(0), c.max(0)
+
+
 @_styled
-def score_curves(scores: pd.DataFrame, colors: Mapping[str, Sequence[float]]) -> Figure:
-    """Score against iteration, one line per (measure, seed), coloured by measure."""
+def score_curves(
+    scores: pd.DataFrame,
+    colors: Mapping[str, Sequence[float]],
+    *,
+    target: float | None = None,
+    missed: Sequence[str] = (),
+) -> Figure:
+    """Score against iteration, coloured by measure: one line per seed, or with several
+    seeds the mean and a min–max band. Measures in ``missed`` (canonical names) are dashed
+    and marked "(missed)" in the legend; ``target`` is a dotted line."""
     fig = _figure(6.4, 3.6)
     ax = fig.add_subplot()
     _style(ax)
     measures = _measures_in(scores, colors)
     for m in measures:
-        for _, g in scores[scores["measure"] == m].groupby("seed", sort=True):
-            ax.plot(g["iteration"], g["score"], color=colors.get(m, "k"), lw=1.4, alpha=0.9)
+        d = scores[scores["measure"] == m]
+        ls = "--" if m in missed else "-"
+        c = colors.get(m, "k")
+        if d["seed"].nunique() > 1:
+            grid, mean, lo, hi = _band(d, "iteration", "score")
+            ax.fill_between(grid, lo, hi, color=c, alpha=0.18, lw=0)
+            ax.plot(grid, mean, color=c, lw=1.4, ls=ls)
+        else:
+            ax.plot(d["iteration"], d["score"], color=c, lw=1.4, alpha=0.9, ls=ls)
+    if target is not None:
+        ax.axhline(target, color="#777777", ls=":", lw=0.9)
     ax.set_xlabel("iteration")
     ax.set_ylabel("score")
     ax.set_title("Optimization: score vs iteration")
     if measures:
-        _legend(ax, measures, colors, loc="lower right")
+        from matplotlib.lines import Line2D
+
+        handles = [
+            Line2D([], [], color=colors.get(m, "k"), lw=2, ls="--" if m in missed else "-")
+            for m in measures
+        ]
+        names = [short_name(m) + (" (missed)" if m in missed else "") for m in measures]
+        ax.legend(handles, names, loc="lower right", frameon=False, fontsize=8)
     return fig
+
+
+def legend_columns(names: Sequence[str], width_in: float, fontsize: float = 8) -> int:
+    """How many legend columns fit ``names`` across ``width_in`` inches (a handle and
+    padding take about 5 characters; a character about 0.6 of the font size).
+
+    >>> legend_columns(["a"] * 6, 10.3), legend_columns(["x" * 40] * 6, 6.0)
+    (6, 1)
+    """
+    if not names:
+        return 1
+    char = 0.6 * fontsize / 72
+    widest = (max(len(n) for n in names) + 5) * char
+    return max(1, min(len(names), int(0.95 * width_in // widest)))
+
+
+def _reference_and_dots(ax, d: pd.DataFrame, t: pd.DataFrame, measures, colors) -> None:
+    """The reference and chance lines of one label's panel and, below the axis, one row of
+    threshold dots per measure (so dots of different measures never overlap)."""
+    ref = float(t["reference_accuracy"].iloc[0])
+    chance = float(t["chance"].iloc[0])
+    ax.axhline(ref, color="black", ls="--", lw=1, label="reference")
+    ax.axhline(chance, color="#999999", ls="--", lw=1, label="chance")
+    lo = min(chance, float(d["accuracy"].min()) if len(d) else chance)
+    span = max(ref, float(d["accuracy"].max()) if len(d) else ref) - lo
+    step = 0.045 * max(span, 0.05)
+    y_mark = lo - 0.06 * max(span, 0.05)
+    for i, m in enumerate(measures):  # one row of dots per measure: no overlap
+        ts = t[(t["measure"] == m)]["threshold_score"].dropna()
+        if len(ts):
+            ax.scatter(
+                ts,
+                np.full(len(ts), y_mark - i * step),
+                color=colors.get(m, "k"),
+                s=28,
+                zorder=5,
+                clip_on=False,
+                edgecolor="white",
+                linewidth=0.6,
+            )
+    ax.set_ylim(y_mark - (len(measures) - 1) * step - 0.04 * max(span, 0.05), None)
 
 
 @_styled
@@ -189,7 +268,8 @@ def decoding_vs_score(
     n = max(1, len(labels))
     ncol = min(n, 3)
     nrow = int(np.ceil(n / ncol))
-    fig = _figure(3.3 * ncol + 0.4, 3.0 * nrow + 0.3)
+    width = 3.3 * ncol + 0.4
+    fig = _figure(width, 3.0 * nrow + 0.3 + 0.12 * len(_measures_in(decoding, colors)))
     axes = fig.subplots(nrow, ncol, squeeze=False).ravel()
     measures = _measures_in(decoding, colors)
     smin = float(decoding["score"].min()) if len(decoding) else 0.0
@@ -199,29 +279,18 @@ def decoding_vs_score(
         t = thresholds[thresholds["label"] == label]
         for m in measures:
             for _, g in d[d["measure"] == m].groupby("seed", sort=True):
-                ax.plot(g["score"], g["accuracy"], color=colors.get(m, "k"), lw=1.3, alpha=0.9)
+                g = g.sort_values("score")
+                ax.plot(
+                    g["score"],
+                    g["accuracy"],
+                    color=colors.get(m, "k"),
+                    lw=1.2,
+                    alpha=0.9,
+                    marker="o",
+                    ms=2.2,
+                )
         if len(t):
-            ref = float(t["reference_accuracy"].iloc[0])
-            chance = float(t["chance"].iloc[0])
-            ax.axhline(ref, color="black", ls="--", lw=1, label="reference")
-            ax.axhline(chance, color="#999999", ls="--", lw=1, label="chance")
-            lo = min(chance, float(d["accuracy"].min()) if len(d) else chance)
-            span = max(ref, float(d["accuracy"].max()) if len(d) else ref) - lo
-            y_mark = lo - 0.08 * max(span, 0.05)
-            for m in measures:
-                ts = t[(t["measure"] == m)]["threshold_score"].dropna()
-                if len(ts):
-                    ax.scatter(
-                        ts,
-                        np.full(len(ts), y_mark),
-                        color=colors.get(m, "k"),
-                        s=28,
-                        zorder=5,
-                        clip_on=False,
-                        edgecolor="white",
-                        linewidth=0.6,
-                    )
-            ax.set_ylim(y_mark - 0.04 * max(span, 0.05), None)
+            _reference_and_dots(ax, d, t, measures, colors)
         ax.set_xlim(min(smin, 0.0), 1.0)
         ax.set_title(f"label: {label}")
         ax.set_xlabel("score")
@@ -243,7 +312,7 @@ def decoding_vs_score(
             handles,
             names,
             loc="outside lower center",
-            ncol=min(len(names), {1: 2, 2: 3}.get(ncol, 5)),
+            ncol=legend_columns(names, width),
             fontsize=8,
         )
     return fig
@@ -345,9 +414,11 @@ def capture_vs_variance(
 
 
 @_styled
-def spectrum(explained_variance_ratio: Sequence[float], max_pcs: int = 100) -> Figure:
-    """The reference's explained-variance ratio per PC (log y) and its cumulative sum."""
-    evr = np.asarray(explained_variance_ratio, dtype=float)[:max_pcs]
+def spectrum(explained_variance_ratio: Sequence[float], max_pcs: int | None = None) -> Figure:
+    """The reference's explained-variance ratio per PC (log y) and its cumulative sum: all
+    PCs, or the first ``max_pcs`` (the title says how many of how many)."""
+    full = np.asarray(explained_variance_ratio, dtype=float)
+    evr = full[:max_pcs] if max_pcs is not None else full
     fig = _figure(4.6, 2.6)
     ax = fig.add_subplot()
     _style(ax)
@@ -362,7 +433,10 @@ def spectrum(explained_variance_ratio: Sequence[float], max_pcs: int = 100) -> F
     ax2.set_ylabel("cumulative", color="#888888")
     ax2.spines["top"].set_visible(False)
     ax2.tick_params(labelsize=8, colors="#888888")
-    ax.set_title("Reference spectrum")
+    shown = (
+        f"all {len(full)} PCs" if len(evr) == len(full) else f"first {len(evr)} of {len(full)} PCs"
+    )
+    ax.set_title(f"Reference spectrum ({shown})")
     return fig
 
 

@@ -58,21 +58,34 @@ def table_html(
     formatters: Mapping[str, Callable[[str], str]] | None = None,
     digits: int = 3,
     css_class: str = "results",
+    row_text: Callable[[dict[str, str], str], tuple[str, str] | None] | None = None,
 ) -> str:
-    """An HTML table whose cells carry the CSV text of each value in ``data-value``."""
+    """An HTML table whose cells carry the CSV text of each value in ``data-value``.
+
+    ``row_text(row, col)`` may return ``(html, css class)`` for a cell from its whole row
+    (CSV text by column), overriding ``formatters``; the table sits in a scrolling box, so a
+    wide table never widens the page."""
     empty = dict(empty or {})
     headers = dict(headers or {})
     formatters = dict(formatters or {})
     rows = list(csv.reader(io.StringIO(csv_text(df))))
     cols, body = rows[0], rows[1:]
-    out = [f'<table class="{css_class}" data-table="{escape(name)}">', "<thead><tr>"]
+    out = [
+        f'<div class="scroll"><table class="{css_class}" data-table="{escape(name)}">',
+        "<thead><tr>",
+    ]
     for c in cols:
         out.append(f'<th data-col="{escape(c)}">{escape(headers.get(c, c))}</th>')
     out.append("</tr></thead><tbody>")
     for r in body:
         out.append("<tr>")
+        row = dict(zip(cols, r))
         for c, v in zip(cols, r):
-            if v == "":
+            special = row_text(row, c) if row_text is not None else None
+            if special is not None:
+                (shown, klass), cls = special, ""
+                cls = f' class="{klass}"' if klass else ""
+            elif v == "":
                 shown, cls = escape(empty.get(c, "")), ' class="empty"'
             elif c in formatters:
                 shown, cls = formatters[c](v), ""
@@ -80,7 +93,7 @@ def table_html(
                 shown, cls = _num(v, digits), ""
             out.append(f'<td data-col="{escape(c)}" data-value="{escape(v)}"{cls}>{shown}</td>')
         out.append("</tr>")
-    out.append("</tbody></table>")
+    out.append("</tbody></table></div>")
     return "".join(out)
 
 
@@ -135,30 +148,74 @@ def _card_html(card: Any, colors: Mapping[str, Sequence[float]]) -> str:
     )
 
 
+def _summary_cell(row: dict[str, str], col: str) -> tuple[str, str] | None:
+    """Summary cells that need their row: the target flag, thresholds reached by some seeds
+    only, the final score's range over seeds, PCs captured out of how many."""
+    if col == "target_reached":
+        k, n = (int(x) for x in row[col].split("/"))
+        if k == n:
+            return "reached", "ok"
+        return ("MISSED" if k == 0 else f"MISSED in {n - k}/{n}"), "missed"
+    if col.startswith("threshold_score:") and row[col] != "":
+        reached = row.get("reached:" + col.split(":", 1)[1], "")
+        text = _num(row[col])
+        if reached and not reached.startswith(row["seeds"] + "/"):
+            text += f" <small>({escape(reached)} seeds)</small>"
+        return text, ""
+    if col == "final_score" and row.get("final_score_min", "") != "" and row["seeds"] != "1":
+        rng = f"{_num(row['final_score_min'])}–{_num(row['final_score_max'])}"
+        return f'{_num(row[col])} <small title="min–max over seeds">[{rng}]</small>', ""
+    if col == "pcs_captured" and row[col] != "":
+        v = float(row[col])
+        return f"{_num(row[col], 0) if v == int(v) else _num(row[col], 1)} / {row['n_pcs']}", ""
+    return None
+
+
 def _summary_html(
     summary: pd.DataFrame, colors: Mapping[str, Sequence[float]], cutoff: float
 ) -> str:
     labels = [c.split(":", 1)[1] for c in summary.columns if c.startswith("threshold_score:")]
+    hidden = [c for c in summary.columns if c.startswith("reached:")]
+    hidden += [c for c in ("n_pcs", "final_score_min", "final_score_max") if c in summary]
     headers = {
         "measure": "measure",
         "seeds": "seeds",
         "iterations": "iterations",
         "final_score": "final score",
-        "pcs_captured": f"PCs captured ≤ {cutoff:g}",
-        "n_pcs": "PCs",
+        "target_reached": "target",
+        "pcs_captured": f"PCs captured before {cutoff:g}",
     }
     for lab in labels:
-        headers[f"threshold_score:{lab}"] = f"threshold score: {lab}"
-        headers[f"reached:{lab}"] = f"reached: {lab}"
+        headers[f"threshold_score:{lab}"] = f"threshold: {lab}"
     empty = {f"threshold_score:{lab}": "never reached" for lab in labels}
     fmts: dict[str, Callable[[str], str]] = {
         "measure": lambda v: measure_name_html(v, colors),
         "iterations": lambda v: _num(v, 0),
-        "pcs_captured": lambda v: _num(v, 0) if float(v) == int(float(v)) else _num(v, 1),
     }
+    shown = summary.drop(columns=hidden)
+    extra = summary[hidden]
     return table_html(
-        summary, "summary", empty=empty, headers=headers, formatters=fmts, css_class="summary"
+        shown,
+        "summary",
+        empty=empty,
+        headers=headers,
+        formatters=fmts,
+        css_class="summary",
+        row_text=lambda row, col: _summary_cell({**row, **_extra(extra, shown, row)}, col),
     )
+
+
+def _extra(extra: pd.DataFrame, shown: pd.DataFrame, row: dict[str, str]) -> dict[str, str]:
+    """The hidden columns of ``row`` (found by its measure) as CSV text."""
+    i = shown.index[shown["measure"] == row["measure"]][0]
+    r = extra.loc[i]
+    out = {}
+    for c, v in r.items():
+        if isinstance(v, (float, np.floating)):
+            out[c] = "" if not np.isfinite(v) else repr(float(v))
+        else:
+            out[c] = str(v)
+    return out
 
 
 _DATASET_KEYS = (
@@ -202,17 +259,30 @@ def page_head(title: str, subtitle: str, sections: Sequence[tuple[str, str]]) ->
 
 
 def _summary_section(
-    summary: pd.DataFrame, colors: Mapping[str, Sequence[float]], cutoff: float
+    summary: pd.DataFrame,
+    colors: Mapping[str, Sequence[float]],
+    cutoff: float,
+    findings: str = "",
 ) -> list[str]:
-    return [
-        '<section id="summary"><h2>Summary</h2>',
-        "<p>Synthetic data were optimized towards the reference under each measure. The "
-        "<em>threshold score</em> is the score at which decoding of a label first reaches 90% "
-        "of the way from chance to the decoder's accuracy on the reference; the last column "
-        f"counts the principal components captured before the score reaches {cutoff:g}.</p>",
+    parts = ['<section id="summary"><h2>Summary</h2>']
+    if findings:
+        parts += [
+            '<div id="findings"><h3>What this run found</h3>',
+            findings,
+            '<p class="note">Every number above is a cell of results/*.csv (or a mean or '
+            "count of cells; hover to see which).</p></div>",
+        ]
+    parts += [
+        "<p>Synthetic data were optimized towards the reference under each measure. "
+        "<em>target</em>: whether the final score reached the run's target (MISSED: it "
+        "stopped at the iteration limit below it). The <em>threshold</em> of a label is the "
+        "score at which its decoding first reaches 90% of the way from chance to the "
+        "decoder's accuracy on the reference; the last column counts the principal "
+        f"components captured before the score reached {cutoff:g}.</p>",
         _summary_html(summary, colors, cutoff),
         "</section>",
     ]
+    return parts
 
 
 def _dataset_section(dataset: Mapping[str, Any], spectrum: tuple[bytes, str] | None) -> list[str]:
@@ -274,19 +344,29 @@ def render_report(
     settings: Mapping[str, Any],
     cutoff: float = 0.9,
     citation: str = "",
+    findings: str = "",
+    interactive: Mapping[str, str] | None = None,
+    scripts: str = "",
 ) -> str:
     """The report page as a string.
 
     ``dataset`` maps field names (name, description, area, task, source, citation, license,
     shape, units, labels …) to text; ``figures`` maps a key to ``(png bytes, caption HTML)``;
     key ``"spectrum"`` is shown in the dataset card, the others in the figures section.
-    ``settings`` are the run's arguments, shown as a list.
+    ``settings`` are the run's arguments, shown as a list. ``findings`` (HTML) opens the
+    summary; ``interactive`` maps a figure key to an HTML block shown under that figure
+    (e.g. a plotly chart) and ``scripts`` is HTML put once before the closing body tag.
     """
     figs = dict(figures)
     spectrum = figs.pop("spectrum", None)
-    parts = page_head(title, subtitle, _RUN_SECTIONS) + _summary_section(summary, colors, cutoff)
+    inter = dict(interactive or {})
+    parts = page_head(title, subtitle, _RUN_SECTIONS)
+    parts += _summary_section(summary, colors, cutoff, findings)
     parts.append('<section id="figures"><h2>Figures</h2>')
-    parts += [figure_html(k, png, cap) for k, (png, cap) in figs.items()]
+    for k, (png, cap) in figs.items():
+        parts.append(figure_html(k, png, cap))
+        if k in inter:
+            parts.append(inter[k])
     parts.append("</section>")
     parts += _dataset_section(dataset, spectrum)
     parts.append('<section id="measures"><h2>Measures</h2><div class="cards">')
@@ -300,7 +380,10 @@ def render_report(
     ]
     if citation:
         parts.append(f'<section id="cite"><h2>How to cite</h2><p>{citation}</p></section>')
-    parts.append("</main></body></html>\n")
+    parts.append("</main>")
+    if scripts:
+        parts.append(scripts)
+    parts.append("</body></html>\n")
     return "\n".join(parts)
 
 

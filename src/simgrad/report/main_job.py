@@ -21,6 +21,7 @@ from typing import Any
 
 from ..options import RunOptions, spec
 from ..pipeline import RunResult, compute
+from .findings import result_findings, text
 from .summary import format_summary
 from .write import write_run
 
@@ -48,7 +49,9 @@ def run(
     any optimization.
     """
     from .._io import locked_dir
+    from .._threads import configure_torch
 
+    configure_torch()  # no spinning, threads from the cores available (SIMGRAD_THREADS)
     opts = RunOptions.create(config, dataset=dataset, **options)
     with locked_dir(opts.out):  # a second run into the same folder waits (one line said)
         result = write_run(compute(opts, progress=progress), progress=progress)
@@ -56,7 +59,10 @@ def run(
         from ..measures import short_name
 
         names = {m: short_name(m) for m in result.info["measures"]}
-        print("\n" + format_summary(result.summary, cutoff=opts.cutoff, names=names), flush=True)
+        table = format_summary(result.summary, cutoff=opts.cutoff, names=names, target=opts.target)
+        print("\n" + table, flush=True)
+        found = "\n".join(f"- {text(f)}" for f in result_findings(result))
+        print(f"\nFindings:\n{found}", flush=True)
         print(f"\nreport: {result.report}", flush=True)
     return result
 

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from ..measures import card, short_name
+from .findings import findings_html, result_findings
 from .html import render_report
 
 __all__ = ["dataset_card", "run_page"]
@@ -81,6 +82,7 @@ def run_page(
     if ds.citation:
         cite = f"Data: {escape(str(ds.citation))}<br>" + cite
     labels = result.info["dataset"]["labels_decoded"]
+    inter, scripts = _interactive(result, colors)
     return render_report(
         title=f"simgrad report — {ds.name}",
         subtitle=subtitle,
@@ -94,4 +96,32 @@ def run_page(
         settings=settings,
         cutoff=opts.cutoff,
         citation=cite,
+        findings=findings_html(result_findings(result)),
+        interactive=inter,
+        scripts=scripts,
     )
+
+
+def _interactive(result: Any, colors: Mapping[str, Sequence[float]]) -> tuple[dict, str]:
+    """The plotly charts (under the decoding and capture figures) and the scripts drawing
+    them; none without the ``plotly`` package."""
+    from . import interactive as ix
+
+    js = ix.bundle()
+    if not js:
+        return {}, ""
+    charts = {}
+    if len(result.decoding):
+        charts["decoding"] = ix.chart_html(
+            "decoding",
+            ix.decoding_spec(result.decoding, colors),
+            "hover a point for its measure, seed, iteration, label, score and accuracy; "
+            "click a legend entry to hide a measure.",
+        )
+    if result.pc_capture["capture_score"].notna().any():
+        charts["capture"] = ix.chart_html(
+            "capture",
+            ix.capture_spec(result.pc_capture, colors),
+            "hover a point for its measure, seed, PC, explained variance and capture score.",
+        )
+    return charts, ix.scripts_html(js)

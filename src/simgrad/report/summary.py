@@ -7,6 +7,9 @@
 ...                   "reached:ctx": ["1/1"], "pcs_captured": [2.0], "n_pcs": [5]})
 >>> format_summary(t).splitlines()[2].split()
 ['m', '12', '0.990', '0.400', '2/5']
+>>> t["target_reached"] = ["0/1"]
+>>> format_summary(t, target=0.995).splitlines()[2].split()
+['m', '12', '0.990', 'MISSED', '0.400', '2/5']
 """
 
 from __future__ import annotations
@@ -25,19 +28,39 @@ def _fmt(v: object, digits: int = 3, empty: str = "—") -> str:
     return str(v)
 
 
-def format_summary(table: pd.DataFrame, *, cutoff: float = 0.9, names: dict | None = None) -> str:
-    """The summary as aligned plain text for the terminal."""
+def _target_cell(reached: str) -> str:
+    """``"yes"`` when every seed reached the target, ``"MISSED"`` when none did, else k/n."""
+    k, n = (int(x) for x in reached.split("/"))
+    return "yes" if k == n else ("MISSED" if k == 0 else f"{k}/{n} seeds")
+
+
+def _final_cell(r: pd.Series) -> str:
+    text = _fmt(r["final_score"])
+    if "final_score_min" in r and r["seeds"] > 1 and np.isfinite(r["final_score_min"]):
+        text += f" [{_fmt(r['final_score_min'])}–{_fmt(r['final_score_max'])}]"
+    return text
+
+
+def format_summary(
+    table: pd.DataFrame,
+    *,
+    cutoff: float = 0.9,
+    names: dict | None = None,
+    target: float | None = None,
+) -> str:
+    """The summary as aligned plain text for the terminal; with ``target`` (and the table's
+    ``target_reached`` column) a column flags the measures that missed it."""
     names = names or {}
     labels = [c.split(":", 1)[1] for c in table.columns if c.startswith("threshold_score:")]
-    header = ["measure", "iters", "final"] + [f"thr[{lab}]" for lab in labels]
-    header.append(f"PCs ≤{cutoff:g}")
+    flag = target is not None and "target_reached" in table.columns
+    header = ["measure", "iters", "final"] + ([f"target {target:g}"] if flag else [])
+    header += [f"thr[{lab}]" for lab in labels]
+    header.append(f"PCs by {cutoff:g}")
     lines = []
     for _, r in table.iterrows():
-        cells = [
-            names.get(r["measure"], r["measure"]),
-            _fmt(r["iterations"], 0),
-            _fmt(r["final_score"]),
-        ]
+        cells = [names.get(r["measure"], r["measure"]), _fmt(r["iterations"], 0), _final_cell(r)]
+        if flag:
+            cells.append(_target_cell(str(r["target_reached"])))
         for lab in labels:
             v = r[f"threshold_score:{lab}"]
             reached = r[f"reached:{lab}"]
@@ -57,7 +80,18 @@ def format_summary(table: pd.DataFrame, *, cutoff: float = 0.9, names: dict | No
     out += ["  ".join(str(c).ljust(w) for c, w in zip(row, widths)) for row in lines]
     note = (
         "thr[label] = score at which decoding reaches 90% of the way from chance to the "
-        f"reference accuracy; PCs ≤{cutoff:g} = principal components captured before the score "
-        f"reaches {cutoff:g}."
+        f"reference accuracy; PCs by {cutoff:g} = principal components captured before the "
+        f"score reached {cutoff:g}."
     )
+    if flag:
+        missed = [
+            names.get(r["measure"], r["measure"])
+            for _, r in table.iterrows()
+            if not str(r["target_reached"]).startswith(str(r["seeds"]) + "/")
+        ]
+        if missed:
+            note += (
+                f"\nMISSED: {', '.join(missed)} stopped before the target {target:g} "
+                "(more --max-iter or a larger --lr may reach it; see the report's findings)."
+            )
     return "\n".join(out) + "\n" + note

@@ -16,6 +16,7 @@ import copy
 import dataclasses
 import os
 import time
+from html import escape
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +34,7 @@ from .._io import (
 from ..pipeline import TABLE_COLUMNS, RunResult
 from ..pipeline.progress import Progress
 from . import figures as F
-from .captions import caption
+from .captions import captions, run_facts
 from .chance import with_chance
 
 __all__ = ["write_run"]
@@ -43,6 +44,14 @@ _LEGACY_OUTPUTS = [
     *(f"figures/{k}.png" for k in ("scores", "decoding", "pc_r2", "capture", "spectrum")),
     "report.html",
 ]
+
+
+def _missed(result: RunResult) -> list[str]:
+    """The measures none of whose seeds reached the target."""
+    s = result.summary
+    if "target_reached" not in s.columns:
+        return []
+    return [r["measure"] for _, r in s.iterrows() if str(r["target_reached"]).startswith("0/")]
 
 
 def _figures(result: RunResult, colors: dict) -> dict[str, Any]:
@@ -55,7 +64,9 @@ def _figures(result: RunResult, colors: dict) -> dict[str, Any]:
         else np.zeros(0)
     )
     return {
-        "scores": F.score_curves(result.scores, colors),
+        "scores": F.score_curves(
+            result.scores, colors, target=result.options.target, missed=_missed(result)
+        ),
         "decoding": F.decoding_vs_score(result.decoding, result.thresholds, colors)
         if len(result.thresholds)
         else None,
@@ -84,7 +95,7 @@ def _write_files(
     if figures or html:
         t1 = time.perf_counter()
         colors = F.measure_colors(list(result.info["measures"]))
-        opts = result.options
+        caps = captions(run_facts(result))
         for key, fig in _figures(result, colors).items():
             if fig is None:
                 continue
@@ -92,7 +103,7 @@ def _write_files(
             if figures:
                 atomic_write_bytes(out / "figures" / f"{key}.png", png)
                 files.append(f"figures/{key}.png")
-            pngs[key] = (png, caption(key, lr=opts.lr, target=opts.target))
+            pngs[key] = (png, escape(caps[key]))
         timings["figures_s"] = time.perf_counter() - t1
         if html:
             t2 = time.perf_counter()
