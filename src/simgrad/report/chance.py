@@ -37,10 +37,11 @@ def chance_section(table: Any) -> str:
         "for a distance), next to the run's initial and final scores (range over seeds in "
         "brackets) and the fraction of null draws the final score beats "
         "(<code>results/chance.csv</code>; see <code>docs/statistics.md</code>).</p>"
-        "<table><thead><tr><th>measure</th><th>null mean ± sd</th><th>null 95%</th>"
+        "<div class='scroll'><table><thead><tr><th>measure</th><th>null mean ± sd</th>"
+        "<th>null 95%</th>"
         "<th>initial</th><th>final</th><th>beats null</th></tr></thead><tbody>"
         + "".join(rows)
-        + "</tbody></table></section>"
+        + "</tbody></table></div></section>"
     )
 
 
