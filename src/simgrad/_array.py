@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 DEFAULT_DTYPE = torch.float64
+HALF_DTYPES = (torch.float16, torch.bfloat16)
 
 __all__ = ["DEFAULT_DTYPE", "Pair", "as_tensor", "check_pair", "flatten_time"]
 
@@ -35,7 +36,10 @@ def as_tensor(
     """Convert ``x`` to a floating torch tensor, refusing anything that is not real numbers.
 
     Torch tensors keep their dtype (and autograd graph) unless ``dtype`` is given; everything
-    else becomes ``float64``. Raises ``TypeError`` for complex, boolean-free object or string
+    else becomes ``float64``. Half precision (``float16``, ``bfloat16``: common model
+    activations) is upcast to ``float32``, which every measure supports (linear algebra and
+    ranks are not implemented in half precision, and its 3 significant digits would swamp the
+    measures' cancellations); pass ``dtype=`` for another choice. Raises ``TypeError`` for complex, boolean-free object or string
     data and ``ValueError`` for NaN or infinite values.
 
     >>> as_tensor([[1, 2], [3, 4]]).dtype
@@ -49,6 +53,8 @@ def as_tensor(
             raise TypeError(f"{name} must hold real numbers, got a complex tensor ({t.dtype}).")
         if not t.is_floating_point():
             t = t.to(dtype or DEFAULT_DTYPE)
+        elif t.dtype in HALF_DTYPES and dtype is None:
+            t = t.to(torch.float32)
     else:
         try:
             arr = np.asarray(x)
@@ -85,11 +91,16 @@ class Pair:
 
     ``n_conditions`` is the condition count when the inputs were ``(time, conditions, units)``
     (so that condition ``c`` owns rows ``c, c + C, c + 2C, ...``), else ``None``.
+    ``x_scale``/``y_scale`` are the (detached) largest absolute values per batch element,
+    shape ``(..., 1, 1)``, when :func:`check_pair` computed them (``None`` otherwise); the
+    measures use them to guard against overflow and underflow (``Measure.compute``).
     """
 
     X: torch.Tensor
     Y: torch.Tensor
     n_conditions: int | None
+    x_scale: torch.Tensor | None = None
+    y_scale: torch.Tensor | None = None
 
 
 def check_pair(
@@ -116,6 +127,8 @@ def check_pair(
     if target is None:
         # Promote to the wider of the two floating dtypes (float64 wins).
         target = torch.promote_types(x.dtype, y.dtype)
+    if target in HALF_DTYPES:
+        target = torch.float32  # the measures compute in float32 at least (see as_tensor)
     x, y = x.to(target), y.to(target)
     if y.device != x.device:
         y = y.to(x.device)
@@ -150,6 +163,7 @@ def check_pair(
             f"X and Y need at least {min_samples} samples, got {n}; a similarity between "
             "representations of fewer samples is undefined."
         )
+    scales = []
     for t, label in ((x, "X"), (y, "Y")):
         td = t.detach()
         lo, hi = torch.aminmax(td, dim=-2)  # one pass; NaN propagates, ±inf shows
@@ -164,4 +178,5 @@ def check_pair(
                 f"{label} is constant across samples (zero variance in every unit); a "
                 "similarity to a constant representation is undefined."
             )
-    return Pair(x, y, n_cond)
+        scales.append(torch.maximum(-lo, hi).amax(-1)[..., None, None])
+    return Pair(x, y, n_cond, scales[0], scales[1])

@@ -26,6 +26,7 @@ import numpy as np
 import torch
 
 from .._array import Pair, check_pair
+from . import linalg
 from .cards import Card
 
 __all__ = [
@@ -43,6 +44,7 @@ __all__ = [
     "lookup",
     "measure",
     "measures",
+    "parse_number",
     "register",
     "register_hooks",
     "score",
@@ -88,18 +90,43 @@ def split_name(name: str) -> list[str]:
 
 
 def format_number(v: float) -> str:
-    """Canonical spelling of a numeric parameter: integers without a decimal point,
-    others in shortest round-trip form (``0.5``, ``1e-06``).
+    """Canonical spelling of a numeric parameter, which parses back to the same value inside a
+    measure name: integers without a decimal point, others in shortest round-trip form
+    (``0.5``, ``1e+20``); a small number is written positionally (``0.00001``, not the
+    ``1e-05`` that the name grammar would split at its dash), and a negative or very small one
+    in parentheses (``(-0.5)``, ``(1e-300)``). :func:`parse_number` reads all of them.
 
-    >>> format_number(1.0), format_number(100), format_number(0.25), format_number(1e-6)
-    ('1', '100', '0.25', '1e-06')
+    >>> format_number(1.0), format_number(100), format_number(0.25), format_number(1e-5)
+    ('1', '100', '0.25', '0.00001')
+    >>> format_number(-2), format_number(1e-300)
+    ('(-2)', '(1e-300)')
     """
     f = float(v)
     if not math.isfinite(f):
         raise ValueError(f"Parameter values must be finite, got {v!r}.")
     if f == int(f) and abs(f) < 1e15:
-        return str(int(f))
-    return repr(f)
+        text = str(int(f))
+    else:
+        text = repr(f)
+        if "e-" in text:
+            positional = np.format_float_positional(f, trim="-")
+            text = positional if len(positional) <= 20 else text
+    return f"({text})" if "-" in text else text
+
+
+def parse_number(text: str) -> float:
+    """Read a number written by :func:`format_number` (one pair of enclosing parentheses is
+    allowed); ``ValueError`` when it is not a finite number.
+
+    >>> parse_number("(1e-300)"), parse_number("0.00001"), parse_number("(-2)")
+    (1e-300, 1e-05, -2.0)
+    """
+    if text.startswith("(") and text.endswith(")"):
+        text = text[1:-1]
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"not a finite number: {text!r}")
+    return value
 
 
 # ----------------------------------------------------------------------------- params
@@ -124,11 +151,9 @@ class Param:
     def parse(self, text: str) -> Any:
         try:
             if self.kind == "float":
-                value: Any = float(text)
-                if not math.isfinite(value):
-                    raise ValueError
+                value: Any = parse_number(text)
             elif self.kind == "int":
-                f = float(text)
+                f = parse_number(text)
                 if f != int(f):
                     raise ValueError
                 value = int(f)
@@ -308,6 +333,7 @@ class Measure:
         self.name = name
         self.fn = fn
         self.card = card
+        self.scale_free = "isotropic_scaling" in card.invariances
 
     def __repr__(self) -> str:
         return f"Measure({self.name!r})"
@@ -321,13 +347,38 @@ class Measure:
         return self.card.differentiable
 
     def compute(self, pair: Pair) -> torch.Tensor:
-        """Apply to an already validated :class:`~simgrad._array.Pair`."""
-        x, y = pair.X, pair.Y
+        """Apply to an already validated :class:`~simgrad._array.Pair`.
+
+        Data whose largest ``|x|`` lies outside ``[2⁻¹⁶, 2¹⁶]`` is first rescaled by a
+        detached power of two when the measure is scale-invariant (its card lists
+        ``isotropic_scaling``: the value is then the same at any representable scale), and is
+        refused with a ``ValueError`` outside :func:`~simgrad.measures.linalg.safe_scale_range`
+        otherwise (fourth powers would overflow or underflow: a silent wrong score).
+        """
+        x = self._guard_scale(pair.X, pair.x_scale, "X")
+        y = self._guard_scale(pair.Y, pair.y_scale, "Y")
         if x.ndim < y.ndim:
             x = x.expand(*y.shape[:-2], *x.shape[-2:])
         elif y.ndim < x.ndim:
             y = y.expand(*x.shape[:-2], *y.shape[-2:])
         return self.fn(x, y, n_conditions=pair.n_conditions)
+
+    def _guard_scale(self, t: torch.Tensor, scale: torch.Tensor | None, label: str):
+        s = linalg.max_abs(t) if scale is None else scale
+        lo, hi = linalg.PLAIN_SCALE
+        if not bool(((s < lo) | (s > hi)).any()):
+            return t
+        if self.scale_free:
+            return linalg.pow2_rescale(t, torch.where(s > 0, s, torch.ones_like(s)))
+        lo, hi = linalg.safe_scale_range(t.dtype)
+        if bool(((s < lo) | (s > hi)).any()):
+            big = float(s.max()) if bool((s > hi).any()) else float(s.min())
+            raise ValueError(
+                f"{label}'s largest |value| is {big:.3g}, outside [{lo:.3g}, {hi:.3g}] where "
+                f"{self.name} (not scale-invariant) is computed in {t.dtype} without overflow "
+                "or underflow; rescale the data (or use float64)."
+            )
+        return t
 
     def __call__(
         self,
@@ -338,8 +389,31 @@ class Measure:
         dtype: torch.dtype | None = None,
         device: torch.device | str | None = None,
     ) -> torch.Tensor:
+        """Validate, convert (half precision is upcast to float32), guard the scale, compute,
+        and check that every value is finite and inside the card's range (a ``ValueError``
+        naming the measure otherwise: a degenerate input is an error, never a number)."""
         pair = check_pair(X, Y, batch_ndim=batch_ndim, dtype=dtype, device=device)
-        return self.compute(pair)
+        out = self.compute(pair)
+        self.check_value(out)
+        return out
+
+    def check_value(self, out: torch.Tensor) -> None:
+        """Raise ``ValueError`` where ``out`` is not finite or leaves the card's range by more
+        than rounding (1000 ulp of the bound)."""
+        v = out.detach()
+        lo, hi = self.card.range
+        tol = 1000 * torch.finfo(v.dtype).eps
+        bad = ~torch.isfinite(v)
+        if math.isfinite(lo):
+            bad |= v < lo - tol * (1 + abs(lo))
+        if math.isfinite(hi):
+            bad |= v > hi + tol * (1 + abs(hi))
+        if bool(bad.any()):
+            first = float(v[bad].flatten()[0])
+            raise ValueError(
+                f"{self.name} gave {first:.6g} on these inputs (its range is [{lo:g}, {hi:g}]): "
+                "they are degenerate for this estimator or beyond its numerical range."
+            )
 
 
 # ----------------------------------------------------------------------------- lookup
@@ -368,27 +442,50 @@ def _parse(name: str) -> tuple[Template, dict]:
             continue
         return tpl, values
     if errors:
-        raise ValueError(f"Measure {name!r}: {errors[0]}")
+        raise ValueError(f"Measure {_shown(name)}: {errors[0]}")
     raise KeyError(name)
 
 
+MAX_NAME = 1000  # longer "names" are refused before parsing (and never echoed whole)
+
+
+def _shown(name: str, limit: int = 80) -> str:
+    """``name`` for an error message: cut to ``limit`` characters (a pasted file is not echoed)."""
+    return repr(name) if len(name) <= limit else f"{name[:limit]!r}… ({len(name)} characters)"
+
+
 def _suggest(name: str) -> str:
-    pool = list(_ALIASES) + measures()
-    close = difflib.get_close_matches(name, pool, n=5, cutoff=0.5)
-    if not close:
-        fam = split_name(name)[0] if name else ""
-        close = [m for m in measures() if m.startswith(fam + "-") or m == fam][:5]
+    """'Unknown measure' with up to five close names (case-insensitive; aliases included)."""
+    close: list[str] = []
+    if len(name) <= 200:
+        by_lower: dict[str, str] = {}
+        for p in list(_ALIASES) + measures():
+            by_lower.setdefault(p.lower(), p)
+        low = name.lower()
+        exact = [by_lower[low]] if low in by_lower else []
+        fuzzy = difflib.get_close_matches(low, list(by_lower), n=5, cutoff=0.5)
+        close = list(dict.fromkeys(exact + [by_lower[c] for c in fuzzy]))[:5]
+        if not close:
+            fam = low.split("-")[0]
+            close = [m for m in measures() if m.startswith(fam + "-") or m == fam][:5]
     hint = f" Did you mean: {', '.join(close)}?" if close else ""
     return (
-        f"Unknown measure {name!r}.{hint} "
+        f"Unknown measure {_shown(name)}.{hint} "
         "Run `simgrad measures` or sg.measures('*') for the full list."
     )
 
 
+def _check_name(name: Any) -> None:
+    if not isinstance(name, str):
+        hint = " (for several measures use sg.score(list, X, Y))" if isinstance(name, list) else ""
+        raise TypeError(f"A measure name must be a string, got {type(name).__name__}{hint}.")
+
+
 def lookup(name: str) -> tuple[Template, dict, str]:
     """Resolve a name or alias to ``(template, parameter values, canonical name)``."""
-    if not isinstance(name, str):
-        raise TypeError(f"A measure name must be a string, got {type(name).__name__}.")
+    _check_name(name)
+    if len(name) > MAX_NAME:
+        raise ValueError(f"Unknown measure {_shown(name)}: names are at most {MAX_NAME} characters.")
     target = _ALIASES.get(name, name)
     try:
         tpl, values = _parse(target)
@@ -409,8 +506,10 @@ def measure(name: str) -> Measure:
     >>> measure("cka").name
     'cka-kernel=linear-hsic=gretton-score'
     """
-    if name in _CACHE:
+    try:
         return _CACHE[name]
+    except (KeyError, TypeError):
+        _check_name(name)
     tpl, values, canon = lookup(name)
     if canon in _CACHE:
         m = _CACHE[canon]
@@ -462,16 +561,38 @@ def aliases() -> dict[str, str]:
     return dict(_ALIASES)
 
 
-def score(name: str, X: Any, Y: Any, **kwargs: Any) -> float | np.ndarray:
+def score(
+    name: str | Iterable[str], X: Any, Y: Any, **kwargs: Any
+) -> float | np.ndarray | dict[str, float | np.ndarray]:
     """Compute a measure without gradients and return a plain float (array if batched).
+
+    ``name`` may also be a list (or tuple) of names: the result is then a ``dict`` from each
+    name *as given* to its score, in the given order; the inputs are validated and converted
+    once. Keyword arguments are those of :meth:`Measure.__call__` (``batch_ndim``, ``dtype``,
+    ``device``).
 
     >>> import numpy as np
     >>> X = np.random.default_rng(0).normal(size=(40, 5))
     >>> round(score("procrustes-angular_score", X, X), 6)
     1.0
+    >>> {k: round(v, 6) for k, v in score(["cka", "nbs"], X, X).items()}
+    {'cka': 1.0, 'nbs': 1.0}
     """
-    m = measure(name)
+    if isinstance(name, str):
+        return _score_one(measure(name), check_pair(X, Y, **kwargs))
+    if not isinstance(name, (list, tuple)) or not all(isinstance(n, str) for n in name):
+        raise TypeError(
+            "sg.score takes a measure name or a list of names, got "
+            f"{type(name).__name__}{'' if not isinstance(name, (list, tuple)) else ' of non-strings'}."
+        )
+    ms = [measure(n) for n in name]  # every name resolved before any work
+    pair = check_pair(X, Y, **kwargs)
+    return {n: _score_one(m, pair) for n, m in zip(name, ms)}
+
+
+def _score_one(m: Measure, pair: Pair) -> float | np.ndarray:
     with torch.no_grad():
-        out = m(X, Y, **kwargs)
+        out = m.compute(pair)
+    m.check_value(out)
     arr = out.detach().cpu().numpy()
     return float(arr) if arr.ndim == 0 else arr
