@@ -16,6 +16,10 @@ import torch
 
 DEFAULT_DTYPE = torch.float64
 HALF_DTYPES = (torch.float16, torch.bfloat16)
+# Inputs whose largest |x| lies in [2⁻¹⁶, 2¹⁶] are passed to the measures as they are; outside
+# it, scale-invariant measures rescale them and the others check their range
+# (simgrad.measures.registry.Measure.compute).
+PLAIN_SCALE = (2.0**-16, 2.0**16)
 
 __all__ = ["DEFAULT_DTYPE", "Pair", "as_tensor", "check_pair", "flatten_time"]
 
@@ -101,6 +105,7 @@ class Pair:
     n_conditions: int | None
     x_scale: torch.Tensor | None = None
     y_scale: torch.Tensor | None = None
+    plain_scale: bool | None = None  # True: both scales inside PLAIN_SCALE (nothing to guard)
 
 
 def check_pair(
@@ -163,20 +168,35 @@ def check_pair(
             f"X and Y need at least {min_samples} samples, got {n}; a similarity between "
             "representations of fewer samples is undefined."
         )
-    scales = []
-    for t, label in ((x, "X"), (y, "Y")):
-        td = t.detach()
-        lo, hi = torch.aminmax(td, dim=-2)  # one pass; NaN propagates, ±inf shows
-        if not bool(torch.isfinite(lo).all() & torch.isfinite(hi).all()):
-            n_bad = int((~torch.isfinite(td)).sum())
+    (bad_x, const_x, far_x), sx = _stats(x)
+    (bad_y, const_y, far_y), sy = _stats(y)
+    flags = torch.stack([bad_x, const_x, far_x, bad_y, const_y, far_y]).tolist()  # one sync
+    for label, t, bad, const in (("X", x, *flags[0:2]), ("Y", y, *flags[3:5])):
+        n_bad = int((~torch.isfinite(t.detach())).sum()) if bad else 0  # hi − lo may overflow
+        if n_bad:
             raise ValueError(
                 f"{label} contains {n_bad} NaN or infinite value(s); clean or impute them."
             )
-        constant = (lo == hi).all(-1)
-        if bool(constant.any()):
+        if const:
             raise ValueError(
                 f"{label} is constant across samples (zero variance in every unit); a "
                 "similarity to a constant representation is undefined."
             )
-        scales.append(torch.maximum(-lo, hi).amax(-1)[..., None, None])
-    return Pair(x, y, n_cond, scales[0], scales[1])
+    return Pair(x, y, n_cond, sx, sy, plain_scale=not (flags[2] or flags[5]))
+
+
+def _stats(t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Flags (any non-finite, any batch element constant, largest |x| outside
+    :data:`PLAIN_SCALE`) and the largest ``|x|`` per batch element, in one pass over ``t``."""
+    td = t.detach()
+    lo, hi = td.amin(-2), td.amax(-2)  # per unit; NaN propagates, ±inf shows
+    r = hi - lo
+    scale = torch.maximum(-lo.amin(-1), hi.amax(-1))[..., None, None]
+    flags = torch.stack(
+        [
+            ~torch.isfinite(r).all(),
+            (r == 0).all(-1).any(),
+            ((scale < PLAIN_SCALE[0]) | (scale > PLAIN_SCALE[1])).any(),
+        ]
+    )
+    return flags, scale

@@ -78,12 +78,6 @@ def unit_scale(x: torch.Tensor) -> torch.Tensor:
     return x / torch.where(s > 0, s, torch.ones_like(s))
 
 
-# Data whose largest absolute value lies in [2⁻¹⁶, 2¹⁶] is left alone by the measure call path;
-# outside it, scale-invariant measures are rescaled (pow2_rescale) and the others must stay
-# inside safe_scale_range or are refused (simgrad.measures.registry.Measure.compute).
-PLAIN_SCALE = (2.0**-16, 2.0**16)
-
-
 def max_abs(x: torch.Tensor) -> torch.Tensor:
     """The detached largest ``|x|`` of each ``(n, d)`` matrix, shaped ``(..., 1, 1)``."""
     return x.detach().abs().amax((-2, -1), keepdim=True)

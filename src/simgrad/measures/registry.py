@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .._array import Pair, check_pair
+from .._array import PLAIN_SCALE, Pair, check_pair
 from . import linalg
 from .cards import Card
 
@@ -355,8 +355,10 @@ class Measure:
         refused with a ``ValueError`` outside :func:`~simgrad.measures.linalg.safe_scale_range`
         otherwise (fourth powers would overflow or underflow: a silent wrong score).
         """
-        x = self._guard_scale(pair.X, pair.x_scale, "X")
-        y = self._guard_scale(pair.Y, pair.y_scale, "Y")
+        x, y = pair.X, pair.Y
+        if not pair.plain_scale:
+            x = self._guard_scale(x, pair.x_scale, "X")
+            y = self._guard_scale(y, pair.y_scale, "Y")
         if x.ndim < y.ndim:
             x = x.expand(*y.shape[:-2], *x.shape[-2:])
         elif y.ndim < x.ndim:
@@ -365,7 +367,7 @@ class Measure:
 
     def _guard_scale(self, t: torch.Tensor, scale: torch.Tensor | None, label: str):
         s = linalg.max_abs(t) if scale is None else scale
-        lo, hi = linalg.PLAIN_SCALE
+        lo, hi = PLAIN_SCALE
         if not bool(((s < lo) | (s > hi)).any()):
             return t
         if self.scale_free:
@@ -403,6 +405,10 @@ class Measure:
         v = out.detach()
         lo, hi = self.card.range
         tol = 1000 * torch.finfo(v.dtype).eps
+        if v.ndim == 0:  # one sync, the checks in Python
+            f = float(v)
+            if math.isfinite(f) and lo - tol * (1 + abs(lo)) <= f <= hi + tol * (1 + abs(hi)):
+                return
         bad = ~torch.isfinite(v)
         if math.isfinite(lo):
             bad |= v < lo - tol * (1 + abs(lo))
@@ -485,7 +491,9 @@ def lookup(name: str) -> tuple[Template, dict, str]:
     """Resolve a name or alias to ``(template, parameter values, canonical name)``."""
     _check_name(name)
     if len(name) > MAX_NAME:
-        raise ValueError(f"Unknown measure {_shown(name)}: names are at most {MAX_NAME} characters.")
+        raise ValueError(
+            f"Unknown measure {_shown(name)}: names are at most {MAX_NAME} characters."
+        )
     target = _ALIASES.get(name, name)
     try:
         tpl, values = _parse(target)
