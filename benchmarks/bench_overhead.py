@@ -22,7 +22,6 @@ import torch
 
 import simgrad as sg
 
-
 CLOCK = time.perf_counter  # main() switches to process CPU time for one thread
 
 
@@ -58,9 +57,9 @@ def overhead_rows(n: int, p: int, q: int, names: list[str], repeat: int) -> list
     for name in names:
         m = sg.measure(name)
         with torch.no_grad():
-            core = timeit(lambda: m.fn(Xt, Yt), repeat)
-            call_t = timeit(lambda: m(Xt, Yt), repeat)
-        score_np = timeit(lambda: sg.score(name, Xn, Yn), repeat)
+            core = timeit(lambda m=m: m.fn(Xt, Yt), repeat)
+            call_t = timeit(lambda m=m: m(Xt, Yt), repeat)
+        score_np = timeit(lambda name=name: sg.score(name, Xn, Yn), repeat)
         rows.append((name, core, call_t - core, score_np - core))
     return rows
 

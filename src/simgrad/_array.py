@@ -43,8 +43,8 @@ def as_tensor(
     else becomes ``float64``. Half precision (``float16``, ``bfloat16``: common model
     activations) is upcast to ``float32``, which every measure supports (linear algebra and
     ranks are not implemented in half precision, and its 3 significant digits would swamp the
-    measures' cancellations); pass ``dtype=`` for another choice. Raises ``TypeError`` for complex, boolean-free object or string
-    data and ``ValueError`` for NaN or infinite values.
+    measures' cancellations); pass ``dtype=`` for another choice. Raises ``TypeError`` for
+    complex, boolean-free object or string data and ``ValueError`` for NaN or infinite values.
 
     >>> as_tensor([[1, 2], [3, 4]]).dtype
     torch.float64

@@ -589,9 +589,9 @@ def score(
     if isinstance(name, str):
         return _score_one(measure(name), check_pair(X, Y, **kwargs))
     if not isinstance(name, (list, tuple)) or not all(isinstance(n, str) for n in name):
+        what = " of non-strings" if isinstance(name, (list, tuple)) else ""
         raise TypeError(
-            "sg.score takes a measure name or a list of names, got "
-            f"{type(name).__name__}{'' if not isinstance(name, (list, tuple)) else ' of non-strings'}."
+            f"sg.score takes a measure name or a list of names, got {type(name).__name__}{what}."
         )
     ms = [measure(n) for n in name]  # every name resolved before any work
     pair = check_pair(X, Y, **kwargs)
