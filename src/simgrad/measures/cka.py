@@ -163,6 +163,12 @@ def rbf_gram(x: torch.Tensor, sigma: float) -> torch.Tensor:
         hi = safe_sqrt(pairs.kthvalue(m // 2 + 1, dim=-1).values)
         med = 0.5 * (lo + hi)
     med = med * med
+    require_positive(
+        med,
+        d.detach().amax((-2, -1)),
+        "The RBF bandwidth (sigma × the median distance between samples) is 0: more than half "
+        "of the sample pairs coincide (duplicated rows); use the linear kernel.",
+    )
     s2 = (sigma**2) * med.clamp_min(tiny(med))
     return torch.exp(-d / (2 * s2[..., None, None]))
 

@@ -67,7 +67,22 @@ def ridge_coefficients(x: torch.Tensor, y: torch.Tensor, lam: float) -> torch.Te
     if lam == 0:
         return _pinv_psd(c) @ yx
     eye = torch.eye(c.shape[-1], dtype=c.dtype, device=c.device)
-    return torch.linalg.solve(c + lam * eye, yx)
+    b, info = torch.linalg.solve_ex(c + lam * eye, yx)
+    if not bool((info != 0).any()):
+        return b
+    # λ negligible against YᵀY (data at a large scale): (YᵀY + λI)⁻¹ from its eigenvalues,
+    # clamped at 0, which stays finite where the LU solve meets a zero pivot
+    return _ridge_inverse(c, lam) @ yx
+
+
+def _ridge_inverse(c: torch.Tensor, lam: float) -> torch.Tensor:
+    def f(l):
+        return 1 / (l.clamp_min(0) + lam)
+
+    def fp(l):
+        return torch.where(l > 0, -1 / (l.clamp_min(0) + lam) ** 2, 0 * l)
+
+    return sym_matrix_function(c, f, fp)
 
 
 def _agg(x_te: torch.Tensor, x_hat: torch.Tensor, agg: str) -> torch.Tensor:
