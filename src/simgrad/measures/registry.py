@@ -26,8 +26,8 @@ import numpy as np
 import torch
 
 from .._array import Pair, check_pair
+from .call_path import Measure, MeasureFn
 from .cards import Card
-from .measure import Measure, MeasureFn
 
 __all__ = [
     "Card",

@@ -28,7 +28,15 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .linalg import center, fro2, inv_sqrt_psd, rank_tol, sym_matrix_function, tiny
+from .linalg import (
+    center,
+    fro2,
+    inv_sqrt_psd,
+    pow2_rescale,
+    rank_tol,
+    sym_matrix_function,
+    tiny,
+)
 from .moments import Stream, surrogate_stream
 from .registry import (
     Param,
@@ -87,6 +95,10 @@ def _ridge_inverse(c: torch.Tensor, lam: float) -> torch.Tensor:
 
 def _agg(x_te: torch.Tensor, x_hat: torch.Tensor, agg: str) -> torch.Tensor:
     tiny = torch.finfo(x_te.dtype).tiny
+    # both scale-free in (x_te, x_hat) together: one detached power of two (exact) keeps the
+    # fourth powers in the Pearson denominator and its gradient inside the dtype's range
+    s = x_te.detach().abs().amax((-2, -1), keepdim=True)
+    x_te, x_hat = pow2_rescale(x_te, s), pow2_rescale(x_hat, s)
     if agg == "r2":
         res = ((x_te - x_hat) ** 2).sum((-2, -1))
         tot = (x_te**2).sum((-2, -1)).clamp_min(tiny)
