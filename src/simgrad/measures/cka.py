@@ -78,7 +78,8 @@ def _check_self_hsic(dx, refx, dy, refy, hsic: str) -> None:
             d,
             ref,
             f"CKA with hsic={hsic} is undefined here: the {hsic} HSIC of {what} with itself is "
-            f"0 (e.g. orthogonal, equally long samples such as X = I); use hsic=gretton.",
+            "0 up to rounding (orthogonal, equally long samples such as X = I, or a nearly "
+            "constant RBF kernel); use hsic=gretton or float64.",
         )
 
 
