@@ -168,16 +168,18 @@ def check_pair(
             f"X and Y need at least {min_samples} samples, got {n}; a similarity between "
             "representations of fewer samples is undefined."
         )
-    (bad_x, const_x, far_x), sx = _stats(x)
-    (bad_y, const_y, far_y), sy = _stats(y)
-    flags = torch.stack([bad_x, const_x, far_x, bad_y, const_y, far_y]).tolist()  # one sync
-    for label, t, bad, const in (("X", x, *flags[0:2]), ("Y", y, *flags[3:5])):
-        n_bad = int((~torch.isfinite(t.detach())).sum()) if bad else 0  # hi − lo may overflow
-        if n_bad:
+    (bad_x, same_x, far_x), sx = _stats(x)
+    (bad_y, same_y, far_y), sy = _stats(y)
+    flags = torch.stack([bad_x, same_x, far_x, bad_y, same_y, far_y]).tolist()  # one sync
+    for label, t, bad, same in (("X", x, *flags[0:2]), ("Y", y, *flags[3:5])):
+        if bad:
+            n_bad = int((~torch.isfinite(t.detach())).sum())
             raise ValueError(
                 f"{label} contains {n_bad} NaN or infinite value(s); clean or impute them."
             )
-        if const:
+        # rows 0 and 1 differ in every batch element (the usual case) → none is constant
+        td = t.detach()
+        if same and bool((td.amax(-2) == td.amin(-2)).all(-1).any()):
             raise ValueError(
                 f"{label} is constant across samples (zero variance in every unit); a "
                 "similarity to a constant representation is undefined."
@@ -186,16 +188,16 @@ def check_pair(
 
 
 def _stats(t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Flags (any non-finite, any batch element constant, largest |x| outside
-    :data:`PLAIN_SCALE`) and the largest ``|x|`` per batch element, in one pass over ``t``."""
+    """Flags (any non-finite; some batch element whose first two rows are equal, so that it
+    may be constant; largest |x| outside :data:`PLAIN_SCALE`) and the largest ``|x|`` per
+    batch element: two contiguous reductions over ``t`` and one comparison of two rows."""
     td = t.detach()
-    lo, hi = td.amin(-2), td.amax(-2)  # per unit; NaN propagates, ±inf shows
-    r = hi - lo
-    scale = torch.maximum(-lo.amin(-1), hi.amax(-1))[..., None, None]
+    lo, hi = td.amin((-2, -1)), td.amax((-2, -1))  # NaN propagates, ±inf shows
+    scale = torch.maximum(-lo, hi)[..., None, None]
     flags = torch.stack(
         [
-            ~torch.isfinite(r).all(),
-            (r == 0).all(-1).any(),
+            ~(torch.isfinite(lo) & torch.isfinite(hi)).all(),
+            ~(td[..., 0, :] != td[..., 1, :]).any(-1).all(),
             ((scale < PLAIN_SCALE[0]) | (scale > PLAIN_SCALE[1])).any(),
         ]
     )
