@@ -108,7 +108,7 @@ def test_format_number():
         "100",
         "100",
         "0.5",
-        "1e-06",
+        "0.000001",  # not 1e-06: the name grammar splits at dashes (issue 17 item 8)
         "25000000000",
     ]
     with pytest.raises(ValueError, match="finite"):

@@ -15,6 +15,11 @@ import numpy as np
 import torch
 
 DEFAULT_DTYPE = torch.float64
+HALF_DTYPES = (torch.float16, torch.bfloat16)
+# Inputs whose largest |x| lies in [2⁻¹⁶, 2¹⁶] are passed to the measures as they are; outside
+# it, scale-invariant measures rescale them and the others check their range
+# (simgrad.measures.registry.Measure.compute).
+PLAIN_SCALE = (2.0**-16, 2.0**16)
 
 __all__ = ["DEFAULT_DTYPE", "Pair", "as_tensor", "check_pair", "flatten_time"]
 
@@ -35,8 +40,11 @@ def as_tensor(
     """Convert ``x`` to a floating torch tensor, refusing anything that is not real numbers.
 
     Torch tensors keep their dtype (and autograd graph) unless ``dtype`` is given; everything
-    else becomes ``float64``. Raises ``TypeError`` for complex, boolean-free object or string
-    data and ``ValueError`` for NaN or infinite values.
+    else becomes ``float64``. Half precision (``float16``, ``bfloat16``: common model
+    activations) is upcast to ``float32``, which every measure supports (linear algebra and
+    ranks are not implemented in half precision, and its 3 significant digits would swamp the
+    measures' cancellations); pass ``dtype=`` for another choice. Raises ``TypeError`` for
+    complex, boolean-free object or string data and ``ValueError`` for NaN or infinite values.
 
     >>> as_tensor([[1, 2], [3, 4]]).dtype
     torch.float64
@@ -49,6 +57,8 @@ def as_tensor(
             raise TypeError(f"{name} must hold real numbers, got a complex tensor ({t.dtype}).")
         if not t.is_floating_point():
             t = t.to(dtype or DEFAULT_DTYPE)
+        elif t.dtype in HALF_DTYPES and dtype is None:
+            t = t.to(torch.float32)
     else:
         try:
             arr = np.asarray(x)
@@ -85,11 +95,17 @@ class Pair:
 
     ``n_conditions`` is the condition count when the inputs were ``(time, conditions, units)``
     (so that condition ``c`` owns rows ``c, c + C, c + 2C, ...``), else ``None``.
+    ``x_scale``/``y_scale`` are the (detached) largest absolute values per batch element,
+    shape ``(..., 1, 1)``, when :func:`check_pair` computed them (``None`` otherwise); the
+    measures use them to guard against overflow and underflow (``Measure.compute``).
     """
 
     X: torch.Tensor
     Y: torch.Tensor
     n_conditions: int | None
+    x_scale: torch.Tensor | None = None
+    y_scale: torch.Tensor | None = None
+    plain_scale: bool | None = None  # True: both scales inside PLAIN_SCALE (nothing to guard)
 
 
 def check_pair(
@@ -116,6 +132,8 @@ def check_pair(
     if target is None:
         # Promote to the wider of the two floating dtypes (float64 wins).
         target = torch.promote_types(x.dtype, y.dtype)
+    if target in HALF_DTYPES:
+        target = torch.float32  # the measures compute in float32 at least (see as_tensor)
     x, y = x.to(target), y.to(target)
     if y.device != x.device:
         y = y.to(x.device)
@@ -150,18 +168,37 @@ def check_pair(
             f"X and Y need at least {min_samples} samples, got {n}; a similarity between "
             "representations of fewer samples is undefined."
         )
-    for t, label in ((x, "X"), (y, "Y")):
-        td = t.detach()
-        lo, hi = torch.aminmax(td, dim=-2)  # one pass; NaN propagates, ±inf shows
-        if not bool(torch.isfinite(lo).all() & torch.isfinite(hi).all()):
-            n_bad = int((~torch.isfinite(td)).sum())
+    (bad_x, same_x, far_x), sx = _stats(x)
+    (bad_y, same_y, far_y), sy = _stats(y)
+    flags = torch.stack([bad_x, same_x, far_x, bad_y, same_y, far_y]).tolist()  # one sync
+    for label, t, bad, same in (("X", x, *flags[0:2]), ("Y", y, *flags[3:5])):
+        if bad:
+            n_bad = int((~torch.isfinite(t.detach())).sum())
             raise ValueError(
                 f"{label} contains {n_bad} NaN or infinite value(s); clean or impute them."
             )
-        constant = (lo == hi).all(-1)
-        if bool(constant.any()):
+        # rows 0 and 1 differ in every batch element (the usual case) → none is constant
+        td = t.detach()
+        if same and bool((td.amax(-2) == td.amin(-2)).all(-1).any()):
             raise ValueError(
                 f"{label} is constant across samples (zero variance in every unit); a "
                 "similarity to a constant representation is undefined."
             )
-    return Pair(x, y, n_cond)
+    return Pair(x, y, n_cond, sx, sy, plain_scale=not (flags[2] or flags[5]))
+
+
+def _stats(t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Flags (any non-finite; some batch element whose first two rows are equal, so that it
+    may be constant; largest |x| outside :data:`PLAIN_SCALE`) and the largest ``|x|`` per
+    batch element: two contiguous reductions over ``t`` and one comparison of two rows."""
+    td = t.detach()
+    lo, hi = td.amin((-2, -1)), td.amax((-2, -1))  # NaN propagates, ±inf shows
+    scale = torch.maximum(-lo, hi)[..., None, None]
+    flags = torch.stack(
+        [
+            ~(torch.isfinite(lo) & torch.isfinite(hi)).all(),
+            ~(td[..., 0, :] != td[..., 1, :]).any(-1).all(),
+            ((scale < PLAIN_SCALE[0]) | (scale > PLAIN_SCALE[1])).any(),
+        ]
+    )
+    return flags, scale

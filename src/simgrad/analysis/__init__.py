@@ -8,6 +8,7 @@ Functions take plain arrays (iterates ``(k, *shape)``, scores ``(k,)``, label di
 from . import theory
 from .decoding import (
     DecodingResult,
+    TrajectoryDecoding,
     chance_level,
     decode,
     decode_iterates,
@@ -21,6 +22,7 @@ from .thresholds import first_crossing, first_crossings
 __all__ = [
     "DecodingResult",
     "PCCapture",
+    "TrajectoryDecoding",
     "chance_level",
     "decode",
     "decode_iterates",

@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
@@ -46,6 +46,7 @@ from ._logreg import centered_fold_grams, fit_predict, fit_predict_kernel, ortho
 from .thresholds import first_crossing
 
 __all__ = [
+    "TrajectoryDecoding",
     "DecodingResult",
     "chance_level",
     "decode",
@@ -408,6 +409,21 @@ def _budgeted(
     return acc, along
 
 
+class TrajectoryDecoding(NamedTuple):
+    """What :func:`decode_trajectory` returns; unpacks as ``(along, reference, thresholds)``.
+
+    - ``along``: :class:`DecodingResult` of the decoded recorded iterates (``along.iterates``
+      their indices, ``along.accuracy`` their accuracies per label);
+    - ``reference``: :class:`DecodingResult` of the reference data;
+    - ``thresholds``: per label, the first crossing of ``chance + fraction·(reference −
+      chance)`` (see :func:`decoding_thresholds`; ``None`` values where never reached).
+    """
+
+    along: DecodingResult
+    reference: DecodingResult
+    thresholds: dict[str, dict[str, Any]]
+
+
 def decode_trajectory(
     trajectory: Any,
     reference: Any,
@@ -416,11 +432,12 @@ def decode_trajectory(
     fraction: float = 0.9,
     budget: int | None = None,
     **kwargs: Any,
-) -> tuple[DecodingResult, DecodingResult, dict[str, dict[str, Any]]]:
+) -> TrajectoryDecoding:
     """Decode a :class:`~simgrad.optim.Trajectory`'s recorded iterates and the reference.
 
     ``reference`` is a ``Dataset`` (its labels are used when ``labels`` is None) or an array.
-    Returns ``(along_trajectory, on_reference, thresholds)``; thresholds are first crossings
+    Returns a :class:`TrajectoryDecoding` ``(along, reference, thresholds)`` (a named tuple:
+    ``along, on_ref, thr = decode_trajectory(...)`` still unpacks); thresholds are first crossings
     of ``chance + fraction·(reference − chance)`` over the decoded iterates, against the
     trajectory's ``recorded_scores``. ``along.iterates[label]`` holds the indices (into the
     recorded iterates) that were decoded and ``along.accuracy[label]`` their accuracies.
@@ -464,4 +481,4 @@ def decode_trajectory(
         )[n]
         for n in labels
     }
-    return along, ref, thr
+    return TrajectoryDecoding(along, ref, thr)

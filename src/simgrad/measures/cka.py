@@ -41,6 +41,7 @@ from .linalg import (
     gram_feature,
     hsic_cosine,
     hsic_linear,
+    require_positive,
     safe_sqrt,
     tiny,
     trace_scale,
@@ -74,6 +75,20 @@ def _check_song(n: int, hsic: str) -> None:
         raise ValueError(f"The unbiased (song) HSIC needs at least 4 samples, got {n}.")
 
 
+def _check_self_hsic(dx, refx, dy, refy, hsic: str) -> None:
+    """The unbiased (song) and lange self-HSIC of a non-constant input can vanish (X = I:
+    every centred sample orthogonal to the others and equally long); CKA is then undefined
+    and is refused, never a clamped ratio (the card's range holds)."""
+    for d, ref, what in ((dx, refx, "X"), (dy, refy, "Y")):
+        require_positive(
+            d,
+            ref,
+            f"CKA with hsic={hsic} is undefined here: the {hsic} HSIC of {what} with itself is "
+            "0 up to rounding (orthogonal, equally long samples such as X = I, or a nearly "
+            "constant RBF kernel); use hsic=gretton or float64.",
+        )
+
+
 def cka_linear(x: torch.Tensor, y: torch.Tensor, hsic: str = "gretton") -> torch.Tensor:
     """Linear CKA of ``(..., n, p)`` and ``(..., n, q)`` with the given HSIC estimator.
 
@@ -99,6 +114,7 @@ def cka_linear(x: torch.Tensor, y: torch.Tensor, hsic: str = "gretton") -> torch
     num = hsic_linear(xy2, (a * b).sum(-1), a.sum(-1), b.sum(-1), n, hsic)
     dx = hsic_linear(xx2, (a * a).sum(-1), a.sum(-1), a.sum(-1), n, hsic)
     dy = hsic_linear(yy2, (b * b).sum(-1), b.sum(-1), b.sum(-1), n, hsic)
+    _check_self_hsic(dx, xx2, dy, yy2, hsic)
     return hsic_cosine(num, dx, dy)
 
 
@@ -119,6 +135,10 @@ def cka_from_grams(k: torch.Tensor, l: torch.Tensor, hsic: str = "gretton") -> t
     kxy = hsic_from_grams(k, l, hsic)
     kxx = hsic_from_grams(k, k, hsic)
     kyy = hsic_from_grams(l, l, hsic)
+    if hsic != "gretton":
+        n = k.shape[-1]
+        f = n * (n - 3) if hsic == "song" else 1
+        _check_self_hsic(kxx, fro2(k) / f, kyy, fro2(l) / f, hsic)
     return kxy / (kxx.clamp_min(tiny(kxx)) * kyy.clamp_min(tiny(kyy))).sqrt()
 
 
@@ -145,6 +165,12 @@ def _median_sq_dist(d: torch.Tensor) -> torch.Tensor:
         hi = safe_sqrt(pairs.kthvalue(m // 2 + 1, dim=-1).values)
         med = 0.5 * (lo + hi)
     med = med * med
+    require_positive(
+        med,
+        d.detach().amax((-2, -1)),
+        "The kernel bandwidth (sigma × the median distance between samples) is 0: more than "
+        "half of the sample pairs coincide (duplicated rows); use the linear kernel.",
+    )
     return med.clamp_min(tiny(med))
 
 
@@ -182,7 +208,9 @@ def _parse_kernel(text: str):
     for kind in _GRAMS:
         head = f"({kind}-sigma="
         if text.startswith(head) and text.endswith(")"):
-            s = float(text[len(head) : -1])
+            from .registry import parse_number
+
+            s = parse_number(text[len(head) : -1])
             if not (s > 0 and np.isfinite(s)):
                 raise ValueError
             return (kind, s)
@@ -202,6 +230,9 @@ KERNEL = Param(
     grid=(("linear", None), ("rbf", 0.5), ("rbf", 1.0), ("rbf", 2.0), ("laplace", 1.0)),
     parse_fn=_parse_kernel,
     fmt_fn=_fmt_kernel,
+    # σ² of 1e300 overflows and of 1e-300 underflows (a NaN kernel): refuse at parse time
+    check=lambda v: v[0] == "linear" or 1e-6 <= v[1] <= 1e6,
+    check_msg="sigma (a multiple of the median distance) must lie in [1e-6, 1e6].",
 )
 HSIC = Param(
     "hsic", kind="choice", choices=("gretton", "song", "lange"), grid=("gretton", "song", "lange")

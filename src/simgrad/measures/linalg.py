@@ -22,9 +22,13 @@ __all__ = [
     "gram_feature",
     "hsic_cosine",
     "hsic_linear",
+    "max_abs",
+    "pow2_rescale",
+    "safe_scale_range",
     "nuclear_norm",
     "pad_to_same_width",
     "rank_tol",
+    "require_positive",
     "safe_arccos",
     "safe_sqrt",
     "sym_matrix_function",
@@ -72,6 +76,57 @@ def unit_scale(x: torch.Tensor) -> torch.Tensor:
     """
     s = x.detach().abs().amax((-2, -1), keepdim=True)
     return x / torch.where(s > 0, s, torch.ones_like(s))
+
+
+def max_abs(x: torch.Tensor) -> torch.Tensor:
+    """The detached largest ``|x|`` of each ``(n, d)`` matrix, shaped ``(..., 1, 1)``."""
+    return x.detach().abs().amax((-2, -1), keepdim=True)
+
+
+def pow2_rescale(x: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+    """``x · 2⁻ᵉ`` with ``2ᵉ`` the power of two just above the detached ``scale`` (> 0).
+
+    Multiplying by a power of two is exact in floating point, so a scale-invariant measure
+    gets the same value at any representable data scale (1e-300 … 1e300 in float64, 1e-40 …
+    1e38 in float32), with the exact gradient ∇f(x) = ∇f(x/c)/c. Two half-steps keep each
+    factor representable (2¹⁰⁷⁴ is not).
+
+    >>> x = torch.tensor([[3e-300, -1e-300]], dtype=torch.float64)
+    >>> pow2_rescale(x, max_abs(x)).abs().max().item() <= 1.0
+    True
+    """
+    _, e = torch.frexp(scale.detach())
+    e = (-e).to(x.dtype)
+    half = torch.floor(e / 2)
+    return x * torch.exp2(half) * torch.exp2(e - half)
+
+
+def safe_scale_range(dtype: torch.dtype) -> tuple[float, float]:
+    """Largest-|x| range inside which a measure that is not scale-invariant is computed:
+    ``[tiny^¼, max^¼]`` of the dtype (float64 ≈ 1.2e-77 … 1.2e77, float32 ≈ 3.3e-10 …
+    4.3e9), so that fourth powers of the data (products of Grams) neither overflow nor
+    underflow.
+
+    >>> lo, hi = safe_scale_range(torch.float64); 1e-70 > lo and 1e70 < hi
+    True
+    """
+    fi = torch.finfo(dtype)
+    return fi.tiny**0.25, fi.max**0.25
+
+
+def require_positive(term: torch.Tensor, ref: torch.Tensor, message: str) -> None:
+    """Raise ``ValueError(message)`` where a self-similarity ``term`` (a denominator) is zero
+    up to rounding: ``term ≤ √eps · |ref|``, ``ref`` the size of what it was computed from.
+
+    An unbiased estimator's self-term (e.g. the U-statistic HSIC of X with itself) can be 0
+    for a non-constant input (X = I: every sample orthogonal to the others, equally long);
+    the ratio is then undefined, and clamping the denominator would return 1e137.
+
+    >>> require_positive(torch.tensor(1.0), torch.tensor(1.0), "degenerate")
+    """
+    tol = torch.finfo(term.dtype).eps ** 0.5
+    if bool((term.detach() <= tol * ref.detach().abs()).any()):
+        raise ValueError(message)
 
 
 def trace_scale(c: torch.Tensor) -> torch.Tensor:

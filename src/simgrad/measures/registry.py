@@ -26,6 +26,7 @@ import numpy as np
 import torch
 
 from .._array import Pair, check_pair
+from .call_path import Measure, MeasureFn
 from .cards import Card
 
 __all__ = [
@@ -43,6 +44,7 @@ __all__ = [
     "lookup",
     "measure",
     "measures",
+    "parse_number",
     "register",
     "register_hooks",
     "score",
@@ -88,18 +90,43 @@ def split_name(name: str) -> list[str]:
 
 
 def format_number(v: float) -> str:
-    """Canonical spelling of a numeric parameter: integers without a decimal point,
-    others in shortest round-trip form (``0.5``, ``1e-06``).
+    """Canonical spelling of a numeric parameter, which parses back to the same value inside a
+    measure name: integers without a decimal point, others in shortest round-trip form
+    (``0.5``, ``1e+20``); a small number is written positionally (``0.00001``, not the
+    ``1e-05`` that the name grammar would split at its dash), and a negative or very small one
+    in parentheses (``(-0.5)``, ``(1e-300)``). :func:`parse_number` reads all of them.
 
-    >>> format_number(1.0), format_number(100), format_number(0.25), format_number(1e-6)
-    ('1', '100', '0.25', '1e-06')
+    >>> format_number(1.0), format_number(100), format_number(0.25), format_number(1e-5)
+    ('1', '100', '0.25', '0.00001')
+    >>> format_number(-2), format_number(1e-300)
+    ('(-2)', '(1e-300)')
     """
     f = float(v)
     if not math.isfinite(f):
         raise ValueError(f"Parameter values must be finite, got {v!r}.")
     if f == int(f) and abs(f) < 1e15:
-        return str(int(f))
-    return repr(f)
+        text = str(int(f))
+    else:
+        text = repr(f)
+        if "e-" in text:
+            positional = np.format_float_positional(f, trim="-")
+            text = positional if len(positional) <= 20 else text
+    return f"({text})" if "-" in text else text
+
+
+def parse_number(text: str) -> float:
+    """Read a number written by :func:`format_number` (one pair of enclosing parentheses is
+    allowed); ``ValueError`` when it is not a finite number.
+
+    >>> parse_number("(1e-300)"), parse_number("0.00001"), parse_number("(-2)")
+    (1e-300, 1e-05, -2.0)
+    """
+    if text.startswith("(") and text.endswith(")"):
+        text = text[1:-1]
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"not a finite number: {text!r}")
+    return value
 
 
 # ----------------------------------------------------------------------------- params
@@ -124,11 +151,9 @@ class Param:
     def parse(self, text: str) -> Any:
         try:
             if self.kind == "float":
-                value: Any = float(text)
-                if not math.isfinite(value):
-                    raise ValueError
+                value: Any = parse_number(text)
             elif self.kind == "int":
-                f = float(text)
+                f = parse_number(text)
                 if f != int(f):
                     raise ValueError
                 value = int(f)
@@ -160,7 +185,6 @@ class Param:
 
 
 # ----------------------------------------------------------------------------- templates
-MeasureFn = Callable[..., torch.Tensor]
 
 
 @dataclass(frozen=True)
@@ -297,58 +321,6 @@ def family_description(family: str) -> str | None:
     return _DESCRIPTIONS.get(family) or None
 
 
-# ----------------------------------------------------------------------------- Measure
-class Measure:
-    """A named, differentiable similarity measure.
-
-    ``m(X, Y)`` returns a torch tensor (0-dim for a single pair) carrying gradients to X and
-    Y. Inputs may be numpy or torch, ``(samples, units)`` or ``(time, conditions, units)``;
-    pass ``batch_ndim=k`` when Y (and optionally X) carry ``k`` leading batch dimensions.
-
-    >>> import numpy as np, simgrad as sg
-    >>> X = np.random.default_rng(0).normal(size=(50, 10))
-    >>> round(float(sg.measure("cka")(X, X)), 12)
-    1.0
-    """
-
-    def __init__(self, name: str, fn: MeasureFn, card: Card):
-        self.name = name
-        self.fn = fn
-        self.card = card
-
-    def __repr__(self) -> str:
-        return f"Measure({self.name!r})"
-
-    @property
-    def is_distance(self) -> bool:
-        return self.card.form == "distance"
-
-    @property
-    def differentiable(self) -> bool:
-        return self.card.differentiable
-
-    def compute(self, pair: Pair) -> torch.Tensor:
-        """Apply to an already validated :class:`~simgrad._array.Pair`."""
-        x, y = pair.X, pair.Y
-        if x.ndim < y.ndim:
-            x = x.expand(*y.shape[:-2], *x.shape[-2:])
-        elif y.ndim < x.ndim:
-            y = y.expand(*x.shape[:-2], *y.shape[-2:])
-        return self.fn(x, y, n_conditions=pair.n_conditions)
-
-    def __call__(
-        self,
-        X: Any,
-        Y: Any,
-        *,
-        batch_ndim: int = 0,
-        dtype: torch.dtype | None = None,
-        device: torch.device | str | None = None,
-    ) -> torch.Tensor:
-        pair = check_pair(X, Y, batch_ndim=batch_ndim, dtype=dtype, device=device)
-        return self.compute(pair)
-
-
 # ----------------------------------------------------------------------------- lookup
 def _parse(name: str) -> tuple[Template, dict]:
     tokens = split_name(name)
@@ -375,27 +347,52 @@ def _parse(name: str) -> tuple[Template, dict]:
             continue
         return tpl, values
     if errors:
-        raise ValueError(f"Measure {name!r}: {errors[0]}")
+        raise ValueError(f"Measure {_shown(name)}: {errors[0]}")
     raise KeyError(name)
 
 
+MAX_NAME = 1000  # longer "names" are refused before parsing (and never echoed whole)
+
+
+def _shown(name: str, limit: int = 80) -> str:
+    """``name`` for an error message: cut to ``limit`` characters (a pasted file is not echoed)."""
+    return repr(name) if len(name) <= limit else f"{name[:limit]!r}… ({len(name)} characters)"
+
+
 def _suggest(name: str) -> str:
-    pool = list(_ALIASES) + measures()
-    close = difflib.get_close_matches(name, pool, n=5, cutoff=0.5)
-    if not close:
-        fam = split_name(name)[0] if name else ""
-        close = [m for m in measures() if m.startswith(fam + "-") or m == fam][:5]
+    """'Unknown measure' with up to five close names (case-insensitive; aliases included)."""
+    close: list[str] = []
+    if len(name) <= 200:
+        by_lower: dict[str, str] = {}
+        for p in list(_ALIASES) + measures():
+            by_lower.setdefault(p.lower(), p)
+        low = name.lower()
+        exact = [by_lower[low]] if low in by_lower else []
+        fuzzy = difflib.get_close_matches(low, list(by_lower), n=5, cutoff=0.5)
+        close = list(dict.fromkeys(exact + [by_lower[c] for c in fuzzy]))[:5]
+        if not close:
+            fam = low.split("-")[0]
+            close = [m for m in measures() if m.startswith(fam + "-") or m == fam][:5]
     hint = f" Did you mean: {', '.join(close)}?" if close else ""
     return (
-        f"Unknown measure {name!r}.{hint} "
+        f"Unknown measure {_shown(name)}.{hint} "
         "Run `simgrad measures` or sg.measures('*') for the full list."
     )
 
 
+def _check_name(name: Any) -> None:
+    if not isinstance(name, str):
+        hint = " (for several measures use sg.score(list, X, Y))" if isinstance(name, list) else ""
+        raise TypeError(f"A measure name must be a string, got {type(name).__name__}{hint}.")
+
+
 def lookup(name: str) -> tuple[Template, dict, str]:
     """Resolve a name or alias to ``(template, parameter values, canonical name)``."""
-    if not isinstance(name, str):
-        raise TypeError(f"A measure name must be a string, got {type(name).__name__}.")
+    _check_name(name)
+    if len(name) > MAX_NAME:
+        raise ValueError(
+            f"Unknown measure {_shown(name)}: names are at most {MAX_NAME} characters."
+        )
     target = _ALIASES.get(name, name)
     try:
         tpl, values = _parse(target)
@@ -420,8 +417,10 @@ def measure(name: str) -> Measure:
     >>> measure("cka").name
     'cka-kernel=linear-hsic=gretton-score'
     """
-    if name in _CACHE:
+    try:
         return _CACHE[name]
+    except (KeyError, TypeError):
+        _check_name(name)
     tpl, values, canon = lookup(name)
     if canon in _CACHE:
         m = _CACHE[canon]
@@ -473,16 +472,37 @@ def aliases() -> dict[str, str]:
     return dict(_ALIASES)
 
 
-def score(name: str, X: Any, Y: Any, **kwargs: Any) -> float | np.ndarray:
+def score(
+    name: str | Iterable[str], X: Any, Y: Any, **kwargs: Any
+) -> float | np.ndarray | dict[str, float | np.ndarray]:
     """Compute a measure without gradients and return a plain float (array if batched).
+
+    ``name`` may also be a list (or tuple) of names: the result is then a ``dict`` from each
+    name *as given* to its score, in the given order; the inputs are validated and converted
+    once. Keyword arguments are those of :meth:`Measure.__call__` (``batch_ndim``, ``dtype``,
+    ``device``).
 
     >>> import numpy as np
     >>> X = np.random.default_rng(0).normal(size=(40, 5))
     >>> round(score("procrustes-angular_score", X, X), 6)
     1.0
+    >>> {k: round(v, 6) for k, v in score(["cka", "nbs"], X, X).items()}
+    {'cka': 1.0, 'nbs': 1.0}
     """
-    m = measure(name)
+    if isinstance(name, str):
+        return _score_one(measure(name), check_pair(X, Y, **kwargs))
+    if not isinstance(name, (list, tuple)) or not all(isinstance(n, str) for n in name):
+        what = " of non-strings" if isinstance(name, (list, tuple)) else ""
+        raise TypeError(
+            f"sg.score takes a measure name or a list of names, got {type(name).__name__}{what}."
+        )
+    ms = [measure(n) for n in name]  # every name resolved before any work
+    pair = check_pair(X, Y, **kwargs)
+    return {n: _score_one(m, pair) for n, m in zip(name, ms)}
+
+
+def _score_one(m: Measure, pair: Pair) -> float | np.ndarray:
     with torch.no_grad():
-        out = m(X, Y, **kwargs)
+        out = m.checked(pair)
     arr = out.detach().cpu().numpy()
     return float(arr) if arr.ndim == 0 else arr

@@ -29,7 +29,15 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .linalg import center, fro2, inv_sqrt_psd, rank_tol, sym_matrix_function, tiny
+from .linalg import (
+    center,
+    fro2,
+    inv_sqrt_psd,
+    pow2_rescale,
+    rank_tol,
+    sym_matrix_function,
+    tiny,
+)
 from .moments import Stream, surrogate_stream
 from .registry import (
     Param,
@@ -68,11 +76,30 @@ def ridge_coefficients(x: torch.Tensor, y: torch.Tensor, lam: float) -> torch.Te
     if lam == 0:
         return _pinv_psd(c) @ yx
     eye = torch.eye(c.shape[-1], dtype=c.dtype, device=c.device)
-    return torch.linalg.solve(c + lam * eye, yx)
+    b, info = torch.linalg.solve_ex(c + lam * eye, yx)
+    if not bool((info != 0).any()):
+        return b
+    # λ negligible against YᵀY (data at a large scale): (YᵀY + λI)⁻¹ from its eigenvalues,
+    # clamped at 0, which stays finite where the LU solve meets a zero pivot
+    return _ridge_inverse(c, lam) @ yx
+
+
+def _ridge_inverse(c: torch.Tensor, lam: float) -> torch.Tensor:
+    def f(l):
+        return 1 / (l.clamp_min(0) + lam)
+
+    def fp(l):
+        return torch.where(l > 0, -1 / (l.clamp_min(0) + lam) ** 2, 0 * l)
+
+    return sym_matrix_function(c, f, fp)
 
 
 def _agg(x_te: torch.Tensor, x_hat: torch.Tensor, agg: str) -> torch.Tensor:
     tiny = torch.finfo(x_te.dtype).tiny
+    # both scale-free in (x_te, x_hat) together: one detached power of two (exact) keeps the
+    # fourth powers in the Pearson denominator and its gradient inside the dtype's range
+    s = x_te.detach().abs().amax((-2, -1), keepdim=True)
+    x_te, x_hat = pow2_rescale(x_te, s), pow2_rescale(x_hat, s)
     if agg == "r2":
         res = ((x_te - x_hat) ** 2).sum((-2, -1))
         tot = (x_te**2).sum((-2, -1)).clamp_min(tiny)
