@@ -34,6 +34,7 @@ import numpy as np
 import torch
 
 from .forms import EXTRA_FORMS, needs_inputs, register_similarity, transform
+from .grammar import format_number, parse_number
 from .linalg import (
     center,
     center_kernel,
@@ -208,8 +209,6 @@ def _parse_kernel(text: str):
     for kind in _GRAMS:
         head = f"({kind}-sigma="
         if text.startswith(head) and text.endswith(")"):
-            from .registry import parse_number
-
             s = parse_number(text[len(head) : -1])
             if not (s > 0 and np.isfinite(s)):
                 raise ValueError
@@ -218,8 +217,6 @@ def _parse_kernel(text: str):
 
 
 def _fmt_kernel(value) -> str:
-    from .registry import format_number
-
     kind, s = value
     return "linear" if kind == "linear" else f"({kind}-sigma={format_number(s)})"
 
