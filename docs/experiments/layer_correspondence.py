@@ -74,8 +74,9 @@ class CNN1d(nn.Module):
         c = 1
         for _ in range(N_LAYERS):
             blocks.append(
-                nn.Sequential(nn.Conv1d(c, channels, 5, padding=2), nn.BatchNorm1d(channels),
-                              nn.ReLU())
+                nn.Sequential(
+                    nn.Conv1d(c, channels, 5, padding=2), nn.BatchNorm1d(channels), nn.ReLU()
+                )
             )
             c = channels
         self.blocks = nn.Sequential(*blocks)
@@ -94,15 +95,23 @@ def data(setting: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.
         rng = np.random.default_rng(0)
         idx = rng.permutation(len(X))
         tr, te = idx[:1200], idx[1200:]
-        return (torch.tensor(X[tr], dtype=torch.float32), torch.tensor(y[tr]),
-                torch.tensor(X[te], dtype=torch.float32), torch.tensor(y[te]))
+        return (
+            torch.tensor(X[tr], dtype=torch.float32),
+            torch.tensor(y[tr]),
+            torch.tensor(X[te], dtype=torch.float32),
+            torch.tensor(y[te]),
+        )
     from mnist1d.data import get_dataset_args, make_dataset
 
     args = get_dataset_args()
     args.num_samples = 5000
     d = make_dataset(args)
-    return (torch.tensor(d["x"], dtype=torch.float32), torch.tensor(d["y"]),
-            torch.tensor(d["x_test"], dtype=torch.float32), torch.tensor(d["y_test"]))
+    return (
+        torch.tensor(d["x"], dtype=torch.float32),
+        torch.tensor(d["y"]),
+        torch.tensor(d["x_test"], dtype=torch.float32),
+        torch.tensor(d["y_test"]),
+    )
 
 
 def train(net: nn.Module, X: torch.Tensor, y: torch.Tensor, epochs: int, seed: int) -> nn.Module:
@@ -140,16 +149,23 @@ def run(setting: str, seeds: int, epochs: int, n_eval: int) -> dict:
     reps, accs = [], []
     t0 = time.perf_counter()
     for s in range(seeds):
-        net = (mlp(s, Xtr.shape[1], 10) if setting == "mlp" else CNN1d(s, Xtr.shape[1], 10))
+        net = mlp(s, Xtr.shape[1], 10) if setting == "mlp" else CNN1d(s, Xtr.shape[1], 10)
         train(net, Xtr, ytr, epochs, s)
         with torch.no_grad():
             accs.append(float((net(Xte).argmax(1) == yte).float().mean()))
         reps.append(sg.activations(net, Xev, layers=layer_names(net, setting)))
     t_train = time.perf_counter() - t0
     table = {label: accuracy(reps, name) for label, name in MEASURES.items()}
-    return {"setting": setting, "seeds": seeds, "epochs": epochs, "n_eval": int(len(Xev)),
-            "test_accuracy": accs, "train_seconds": t_train, "fraction_correct": table,
-            "units": {k: int(v.shape[1]) for k, v in reps[0].items()}}
+    return {
+        "setting": setting,
+        "seeds": seeds,
+        "epochs": epochs,
+        "n_eval": int(len(Xev)),
+        "test_accuracy": accs,
+        "train_seconds": t_train,
+        "fraction_correct": table,
+        "units": {k: int(v.shape[1]) for k, v in reps[0].items()},
+    }
 
 
 def main() -> None:
@@ -167,7 +183,8 @@ def main() -> None:
         pub = PUBLISHED.get(label)
         print(f"{label:32s} {cells}  {'' if pub is None else f'{pub:.1f}%'}")
     for r in results:
-        print(r["setting"], "test accuracy", np.round(r["test_accuracy"], 3), f"{r['train_seconds']:.0f}s")
+        acc = np.round(r["test_accuracy"], 3)
+        print(r["setting"], "test accuracy", acc, f"{r['train_seconds']:.0f}s")
     if a.out:
         with open(a.out, "w") as fh:
             json.dump({"results": results, "published": PUBLISHED}, fh, indent=1)

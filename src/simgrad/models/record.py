@@ -23,8 +23,15 @@ import torch
 from torch import nn
 
 from ..allpairs.inputs import parse_bytes
-from .extract import LayerSpec, batches, feed, model_input, pick_output, resolve_layers
-from .extract import sample_count
+from .extract import (
+    LayerSpec,
+    batches,
+    feed,
+    model_input,
+    pick_output,
+    resolve_layers,
+    sample_count,
+)
 from .reduce import Reduce, apply_batch, finish_pca, parse_reduce
 from .spill import LayerStore
 

@@ -33,8 +33,8 @@ from ..allpairs import pairwise
 from ..allpairs.inputs import parse_bytes
 from ..datasets import Dataset
 from ..streaming import StreamingSimilarity, streamable
-from .record import iter_batches, make_extraction
 from .extract import LayerSpec
+from .record import iter_batches, make_extraction
 from .reduce import finish_pca
 from .spill import LayerStore
 
@@ -162,8 +162,13 @@ def compare_model(
             for i, la in enumerate(lnames):
                 for j, ar in enumerate(areas):
                     rows.append(
-                        {"layer": la, "area": ar, "measure": m, "score": float(S[i, j]),
-                         "streamed": False}
+                        {
+                            "layer": la,
+                            "area": ar,
+                            "measure": m,
+                            "score": float(S[i, j]),
+                            "streamed": False,
+                        }
                     )
     order = {m: k for k, m in enumerate(names)}
     df = pd.DataFrame(rows, columns=["layer", "area", "measure", "score", "streamed"])
