@@ -127,7 +127,11 @@ def compare_model(
     on_stream = [m for m in names if ex.reduce.streams and streamable(m)]
     collected = [m for m in names if m not in on_stream]
     lnames = [n for n, _ in ex.layers]
-    accs = {(la, ar): StreamingSimilarity(on_stream) for la in lnames for ar in areas}
+    accs = (
+        {(la, ar): StreamingSimilarity(on_stream) for la in lnames for ar in areas}
+        if on_stream
+        else {}
+    )
     store = (
         LayerStore(lnames, memory_budget=parse_bytes(memory_budget), spill_dir=spill_dir)
         if collected
