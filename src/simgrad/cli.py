@@ -14,7 +14,7 @@ from importlib import import_module
 
 from . import __version__
 
-_COMMANDS = ("measures", "compare", "run", "region", "sweep")
+_COMMANDS = ("measures", "compare", "run", "region", "sweep", "layers")
 
 
 def build_parser() -> argparse.ArgumentParser:
