@@ -154,7 +154,7 @@ def _reduced(
         act = act.movedim(ex.batch_dim, 0)
     if not act.is_floating_point() and not act.is_complex():
         act = act.to(torch.float64)
-    out = apply_batch(ex.reduce, act.detach().to(ex.dtype), seed=ex.seed)
+    out = apply_batch(ex.reduce, act.detach(), seed=ex.seed, dtype=ex.dtype)
     if not bool(torch.isfinite(out).all()):
         raise ValueError(
             f"layer {name!r} has non-finite activations (NaN or inf) in batch {k} "

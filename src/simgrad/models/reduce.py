@@ -89,13 +89,18 @@ def clear_projections() -> None:
     _PROJECTIONS.clear()
 
 
-def apply_batch(r: Reduce, act: torch.Tensor, *, seed: int = 0) -> torch.Tensor:
-    """Reduce one batch ``(b, *shape)`` → ``(b, units)`` (PCA: only flattened here)."""
+def apply_batch(
+    r: Reduce, act: torch.Tensor, *, seed: int = 0, dtype: torch.dtype | None = None
+) -> torch.Tensor:
+    """Reduce one batch ``(b, *shape)`` → ``(b, units)`` in ``dtype`` (default: the batch's);
+    the spatial mean accumulates in ``dtype`` without an upcast copy of the whole map (PCA:
+    only flattened here)."""
+    dtype = act.dtype if dtype is None else dtype
     if act.ndim == 1:
         act = act[:, None]
     if r.kind == "mean" and act.ndim > 2:
-        return act.mean(dim=tuple(range(2, act.ndim)))
-    flat = act.reshape(act.shape[0], -1)
+        return act.mean(dim=tuple(range(2, act.ndim)), dtype=dtype)
+    flat = act.reshape(act.shape[0], -1).to(dtype)
     if r.kind == "project":
         assert r.k is not None
         return flat @ projection(flat.shape[1], r.k, seed, flat.device, flat.dtype)
