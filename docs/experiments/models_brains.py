@@ -126,16 +126,25 @@ def main() -> None:
     if a.out:
         out = Path(a.out)
         (out / "models_brains.json").write_text(json.dumps(result, indent=1, default=float))
-        import pandas as pd
+        figures(result, out)
 
-        from simgrad.report.figures import png_bytes
-        from simgrad.report.layers import layer_heatmap
 
-        for label in ("trained", "untrained"):
-            df = pd.DataFrame(result["center_out"][label]["windows"])
-            for m in ("cka",):
-                png = png_bytes(layer_heatmap(df, m))
-                (out / f"models_brains_center_out_{label}_{m}.png").write_bytes(png)
+def figures(result: dict, out: Path) -> None:
+    """Heatmaps of the center-out comparison, model window × M1 window."""
+    import pandas as pd
+
+    from simgrad.report.figures import png_bytes
+    from simgrad.report.layers import layer_heatmap
+
+    for label in ("trained", "untrained"):
+        df = pd.DataFrame(result["center_out"][label]["windows"])
+        fig = layer_heatmap(
+            df,
+            "cka",
+            xlabel="M1 window (ms from movement onset)",
+            ylabel=f"{label} CTRNN window (ms)",
+        )
+        (out / f"models_brains_center_out_{label}_cka.png").write_bytes(png_bytes(fig))
 
 
 if __name__ == "__main__":

@@ -85,7 +85,9 @@ def _range(measure: str, values: np.ndarray) -> tuple[float, float]:
 
 
 @_styled
-def layer_heatmap(df: pd.DataFrame, name: str) -> Figure:
+def layer_heatmap(
+    df: pd.DataFrame, name: str, *, xlabel: str = "area", ylabel: str = "layer"
+) -> Figure:
     """Layers down, areas across; colours span the measure's range (from its card)."""
     df = tidy(df)
     g = df[df["measure"] == name]
@@ -100,8 +102,8 @@ def layer_heatmap(df: pd.DataFrame, name: str) -> Figure:
     im = ax.imshow(M, aspect="auto", cmap="viridis", vmin=lo, vmax=hi, interpolation="nearest")
     ax.set_xticks(range(len(areas)), areas, rotation=30, ha="right", fontsize=8)
     ax.set_yticks(range(len(layers)), layers, fontsize=7)
-    ax.set_xlabel("area")
-    ax.set_ylabel("layer")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
     ax.set_title(short_name(name), fontsize=9)
     if len(layers) * len(areas) <= 120:
         for i in range(len(layers)):
