@@ -1,7 +1,9 @@
 """Layer pruning by similarity (issue 15, acceptance 4; after Pons et al. 2024).
 
-On the digits MLP of ``layer_correspondence.py`` (8 hidden Linear+ReLU blocks of width 64,
-all skippable since the input has 64 features), for each block k: skip it (identity) and
+On a digits MLP (``--arch plain``: the 8 hidden Linear+ReLU layers of width 64 of
+``layer_correspondence.py``, each removable since all are 64 → 64; ``--arch residual``: 8
+residual blocks h ← h + ReLU(W h + b), each skippable as the identity), for each block k:
+skip it and
 measure linear CKA between the full network's output (logits) and the pruned network's, on
 the training inputs. The most redundant block is the one whose removal changes the output
 least (highest CKA). Test accuracy (no fine-tuning, and after one epoch of fine-tuning) is
@@ -30,11 +32,44 @@ sys.path.insert(0, str(Path(__file__).parent))
 from layer_correspondence import N_LAYERS, data, mlp, train  # noqa: E402
 
 
-def without(net: nn.Sequential, blocks: list[int]) -> nn.Sequential:
-    """A copy of ``net`` with hidden blocks ``blocks`` (Linear k and its ReLU) removed."""
+class ResMLP(nn.Module):
+    """Input Linear(64, 64) + ReLU, ``N_LAYERS`` residual blocks h ← h + ReLU(W_k h + b_k),
+    linear head; ``skip`` = blocks left out (identity)."""
+
+    def __init__(self, seed: int, d_in: int, n_out: int, width: int = 64) -> None:
+        super().__init__()
+        torch.manual_seed(seed)
+        self.inp = nn.Sequential(nn.Linear(d_in, width), nn.ReLU())
+        self.blocks = nn.ModuleList(
+            nn.Sequential(nn.Linear(width, width), nn.ReLU()) for _ in range(N_LAYERS)
+        )
+        self.head = nn.Linear(width, n_out)
+        self.skip: set[int] = set()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.inp(x)
+        for k, b in enumerate(self.blocks):
+            if k not in self.skip:
+                h = h + b(h)
+        return self.head(h)
+
+
+def without(net: nn.Module, blocks: list[int]) -> nn.Module:
+    """A copy of ``net`` with hidden blocks ``blocks`` removed (plain: Linear k and its ReLU;
+    residual: the block becomes the identity)."""
+    if isinstance(net, ResMLP):
+        new = copy.deepcopy(net)
+        new.skip = set(blocks)
+        return new
     mods = list(copy.deepcopy(net))
     drop = {2 * b for b in blocks} | {2 * b + 1 for b in blocks}
     return nn.Sequential(*[m for i, m in enumerate(mods) if i not in drop])
+
+
+def logits(net: nn.Module, X: torch.Tensor) -> torch.Tensor:
+    """The output representation through sg.activations (the last Linear)."""
+    name = "head" if isinstance(net, ResMLP) else str(len(net) - 1)
+    return sg.activations(net, X, layers=[name])[name]
 
 
 def accuracy(net: nn.Module, X: torch.Tensor, y: torch.Tensor) -> float:
@@ -42,16 +77,12 @@ def accuracy(net: nn.Module, X: torch.Tensor, y: torch.Tensor) -> float:
         return float((net.eval()(X).argmax(1) == y).float().mean())
 
 
-def one_seed(seed: int, epochs: int) -> dict:
+def one_seed(seed: int, epochs: int, arch: str) -> dict:
     Xtr, ytr, Xte, yte = data("mlp")
-    net = train(mlp(seed, Xtr.shape[1], 10), Xtr, ytr, epochs, seed)
-    last = str(2 * N_LAYERS)
-    full = sg.activations(net, Xtr, layers=[last])[last]
-    cka = []
-    for k in range(N_LAYERS):
-        pruned = without(net, [k])
-        out = sg.activations(pruned, Xtr, layers=[str(2 * N_LAYERS - 2)])
-        cka.append(sg.score("cka", full, next(iter(out.values()))))
+    make = ResMLP if arch == "residual" else mlp
+    net = train(make(seed, Xtr.shape[1], 10), Xtr, ytr, epochs, seed)
+    full = logits(net, Xtr)
+    cka = [sg.score("cka", full, logits(without(net, [k]), Xtr)) for k in range(N_LAYERS)]
     order = list(np.argsort(cka)[::-1])  # most redundant first
     acc_each = [accuracy(without(net, [k]), Xte, yte) for k in range(N_LAYERS)]
     tuned_each = [
@@ -82,9 +113,10 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--seeds", type=int, default=5)
     p.add_argument("--epochs", type=int, default=15)
+    p.add_argument("--arch", choices=["plain", "residual"], default="residual")
     p.add_argument("--out", default=None)
     a = p.parse_args()
-    rows = [one_seed(s, a.epochs) for s in range(a.seeds)]
+    rows = [one_seed(s, a.epochs, a.arch) for s in range(a.seeds)]
     keys = [
         "full_accuracy",
         "accuracy_without_most_redundant",
@@ -100,7 +132,7 @@ def main() -> None:
         print(f"{k:40s} {np.mean(v):.3f} ± {np.std(v):.3f}   {np.round(v, 3)}")
     print("most redundant block per seed:", [r["most_redundant"] for r in rows])
     if a.out:
-        Path(a.out).write_text(json.dumps({"rows": rows}, indent=1))
+        Path(a.out).write_text(json.dumps({"arch": a.arch, "rows": rows}, indent=1))
 
 
 if __name__ == "__main__":
