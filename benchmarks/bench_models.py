@@ -60,16 +60,20 @@ def bench_compare(n: int, repeats: int) -> dict:
         for a, k in (("V1", 2), ("V4", 6), ("IT", 10))
     }
 
-    def engine():
-        return sg.compare(layers, areas, measures=MEASURES)
+    def engine(ms=MEASURES):
+        return sg.compare(layers, areas, measures=ms)
 
-    def loop():
-        return [
-            sg.score(m, layers[la], areas[ar]) for m in MEASURES for la in layers for ar in areas
-        ]
+    def loop(ms=MEASURES):
+        return [sg.score(m, layers[la], areas[ar]) for m in ms for la in layers for ar in areas]
 
-    t_loop, ref = best(loop, repeats)
-    t_eng, df = best(engine, repeats)
+    per = {}
+    for m in MEASURES:
+        t_l, _ = best(lambda m=m: loop((m,)), repeats)
+        t_e, _ = best(lambda m=m: engine((m,)), repeats)
+        per[m] = {"loop_s": t_l, "compare_s": t_e, "speedup": t_l / t_e}
+    t_loop = sum(v["loop_s"] for v in per.values())
+    t_eng, df = best(engine, 1)
+    ref = loop()
     diff = float(np.max(np.abs(df["score"].to_numpy() - np.asarray(ref))))
     return {
         "n": n,
@@ -78,6 +82,7 @@ def bench_compare(n: int, repeats: int) -> dict:
         "compare_s": t_eng,
         "speedup": t_loop / t_eng,
         "max_abs_diff": diff,
+        "per_measure": per,
     }
 
 

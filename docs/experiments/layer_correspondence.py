@@ -160,8 +160,13 @@ def run(setting: str, seeds: int, epochs: int, n_eval: int) -> dict:
         flush=True,
     )
     table = {}
+    errors = {}
     for label, name in MEASURES.items():
-        table[label] = accuracy(reps, name)
+        try:
+            table[label] = accuracy(reps, name)
+        except Exception as exc:  # a measure failing on real activations is a finding
+            errors[label] = f"{type(exc).__name__}: {str(exc)[:200]}"
+            table[label] = float("nan")
         print(f"  {label:32s} {100 * table[label]:5.1f}%", flush=True)
     return {
         "setting": setting,
