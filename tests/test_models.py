@@ -206,3 +206,14 @@ def test_bad_options():
         sg.activations(lambda x: x, X())
     with pytest.raises(TypeError, match="inputs must be"):
         sg.activations(net, 3)
+
+
+def test_docstring_examples_run():
+    import doctest
+    import importlib
+
+    for name in ("extract", "record", "reduce", "spill", "stream"):
+        mod = importlib.import_module(f"simgrad.models.{name}")
+        assert doctest.testmod(mod).failed == 0, name
+    for name in ("simgrad.comparison", "simgrad.report.layers"):
+        assert doctest.testmod(importlib.import_module(name)).failed == 0, name

@@ -110,8 +110,12 @@ def _model_device(model: nn.Module) -> torch.device | None:
 
 
 @contextlib.contextmanager
-def _prepared(ex: Extraction) -> Iterator[dict[str, torch.Tensor]]:
-    """Hooks on, eval/no_grad, model on device; everything restored on exit."""
+def _prepared(
+    ex: Extraction, transform: Callable[[str, torch.Tensor], torch.Tensor]
+) -> Iterator[dict[str, torch.Tensor]]:
+    """Hooks on, eval/no_grad, model on device; everything restored on exit. Each hook
+    stores ``transform(name, output tensor)`` (reduced at once, so the full maps are freed
+    during the forward pass)."""
     model = ex.model
     flags = [(m, m.training) for m in model.modules()]
     home = _model_device(model)
@@ -120,7 +124,7 @@ def _prepared(ex: Extraction) -> Iterator[dict[str, torch.Tensor]]:
 
     def hook(name: str) -> Callable[..., None]:
         def fn(_module: nn.Module, _inp: Any, out: Any) -> None:
-            record[name] = pick_output(name, out, ex.output)
+            record[name] = transform(name, pick_output(name, out, ex.output))
 
         return fn
 
@@ -167,11 +171,16 @@ def iter_batches(ex: Extraction, inputs: Any) -> Iterator[tuple[int, dict[str, t
     """Yield ``(n_rows, {layer: (n_rows, units) tensor})`` per batch (PCA not applied)."""
     mdtype = _model_dtype(ex.model)
     device = ex.device if ex.device is not None else _model_device(ex.model)
-    start = 0
-    with _prepared(ex) as record:
+    state = {"n": 0, "k": 0, "start": 0}
+
+    def transform(name: str, act: torch.Tensor) -> torch.Tensor:
+        return _reduced(ex, name, act, state["n"], state["k"], state["start"])
+
+    with _prepared(ex, transform) as record:
         for k, batch in enumerate(batches(inputs, ex.batch_size, ex.batch_dim)):
             args, kwargs = model_input(batch, ex.select)
             n = sample_count(args, kwargs, ex.batch_dim)
+            state.update(n=n, k=k)
             record.clear()
             feed(ex.model, args, kwargs, device, mdtype)
             missing = [name for name, _ in ex.layers if name not in record]
@@ -180,10 +189,10 @@ def iter_batches(ex: Extraction, inputs: Any) -> Iterator[tuple[int, dict[str, t
                     f"layers {missing} were not called in the forward pass; choose layers "
                     "the model uses."
                 )
-            acts = {name: _reduced(ex, name, record[name], n, k, start) for name, _ in ex.layers}
+            acts = {name: record[name] for name, _ in ex.layers}
             record.clear()
             yield n, acts
-            start += n
+            state["start"] += n
 
 
 def activations(
