@@ -143,7 +143,7 @@ def accuracy(reps: list[dict[str, torch.Tensor]], name: str) -> float:
     return hits / total
 
 
-def run(setting: str, seeds: int, epochs: int, n_eval: int) -> dict:
+def run(setting: str, seeds: int, epochs: int, n_eval: int, only: list[str] | None = None) -> dict:
     Xtr, ytr, Xte, yte = data(setting)
     Xev = Xte[:n_eval]
     reps, accs = [], []
@@ -162,6 +162,8 @@ def run(setting: str, seeds: int, epochs: int, n_eval: int) -> dict:
     table = {}
     errors = {}
     for label, name in MEASURES.items():
+        if only and label not in only:
+            continue
         try:
             table[label] = accuracy(reps, name)
         except Exception as exc:  # a measure failing on real activations is a finding
@@ -186,11 +188,15 @@ def main() -> None:
     p.add_argument("--seeds", type=int, default=5)
     p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--n-eval", type=int, default=500)
+    p.add_argument("--only", default=None, help="measure labels (';'-separated) to run")
     p.add_argument("--out", default=None)
     a = p.parse_args()
-    results = [run(s, a.seeds, a.epochs, a.n_eval) for s in a.settings.split(",")]
+    only = a.only.split(";") if a.only else None
+    results = [run(s, a.seeds, a.epochs, a.n_eval, only) for s in a.settings.split(",")]
     print(f"{'measure':32s} " + " ".join(f"{r['setting']:>8s}" for r in results) + "  published")
     for label in MEASURES:
+        if only and label not in only:
+            continue
         cells = " ".join(f"{100 * r['fraction_correct'][label]:7.1f}%" for r in results)
         pub = PUBLISHED.get(label)
         print(f"{label:32s} {cells}  {'' if pub is None else f'{pub:.1f}%'}")
