@@ -178,6 +178,7 @@ def run(setting: str, seeds: int, epochs: int, n_eval: int, only: list[str] | No
         "test_accuracy": accs,
         "train_seconds": t_train,
         "fraction_correct": table,
+        "errors": errors,
         "units": {k: int(v.shape[1]) for k, v in reps[0].items()},
     }
 
