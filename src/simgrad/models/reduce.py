@@ -13,7 +13,8 @@
   2003): n = 2000, K = 512 gives ε ≈ 0.38 as a worst-case bound; typical distortions are
   much smaller (``benchmarks/bench_models.py`` prints the CKA change). ``R`` depends on
   ``(seed, width, K)`` only, so layers of the same width share it; it is applied per batch
-  and streams.
+  and streams, in the activations' own precision (float32 for a float32 model, so ``R`` and
+  the product take half the memory), then cast to the requested dtype.
 
 >>> import torch
 >>> r = parse_reduce("project-8")
@@ -103,11 +104,12 @@ def apply_batch(
         if act.dtype in (torch.float16, torch.bfloat16):
             act = act.float()
         return act.mean(dim=tuple(range(2, act.ndim))).to(dtype)
-    flat = act.reshape(act.shape[0], -1).to(dtype)
     if r.kind == "project":
         assert r.k is not None
-        return flat @ projection(flat.shape[1], r.k, seed, flat.device, flat.dtype)
-    return flat
+        work = act.dtype if act.dtype in (torch.float32, torch.float64) else torch.float32
+        flat = act.reshape(act.shape[0], -1).to(work)
+        return (flat @ projection(flat.shape[1], r.k, seed, flat.device, work)).to(dtype)
+    return act.reshape(act.shape[0], -1).to(dtype)
 
 
 def finish_pca(x: torch.Tensor, k: int) -> torch.Tensor:
