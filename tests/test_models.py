@@ -133,7 +133,8 @@ def test_reductions_flatten_mean_pca_project():
     p1 = sg.activations(net, x, layers=["conv"], reduce="project-16", seed=3)["conv"]
     p2 = sg.activations(net, x, layers=["conv"], reduce="project-16", seed=3, batch_size=7)
     p3 = sg.activations(net, x, layers=["conv"], reduce="project-16", seed=4)["conv"]
-    assert p1.shape == (30, 16) and torch.allclose(p1, p2["conv"]) and not torch.allclose(p1, p3)
+    assert p1.shape == (30, 16) and not torch.allclose(p1, p3)
+    assert torch.allclose(p1, p2["conv"], rtol=1e-5, atol=1e-5)  # float32 product, any batch
     with pytest.raises(ValueError, match="reduce='pca'"):
         parse_reduce("pca")
 

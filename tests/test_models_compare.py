@@ -38,7 +38,7 @@ def test_streaming_equals_in_memory(reduce):
     measures = ["cka", "cka-hsic_song", "nbs", "procrustes-angular_score"]
     df = sg.compare_model(net, x, target, measures, reduce=reduce, batch_size=32)
     assert df["streamed"].all() and len(df) == 4 * 3 * 2
-    acts = sg.activations(net, x, reduce=reduce)
+    acts = sg.activations(net, x, reduce=reduce, batch_size=32)  # same float32 products
     ref = sg.compare(acts, target, measures=measures)
     merged = df.merge(ref, left_on=["layer", "area", "measure"], right_on=["a", "b", "measure"])
     assert len(merged) == len(df)
