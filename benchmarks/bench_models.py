@@ -153,9 +153,9 @@ def child(n: int, size: int, reduce: str, batch: int, check: bool) -> dict:
     return json.loads(line[len("RESULT") :])
 
 
-def bench_memory(n: int, size: int, batch: int, check_n: int) -> list[dict]:
+def bench_memory(n: int, size: int, batch: int, check_n: int, reduces: list[str]) -> list[dict]:
     out = []
-    for reduce in ("mean", "project-512"):
+    for reduce in reduces:
         r = child(n, size, reduce, batch, check=False)  # fresh process: peak of streaming only
         c = child(min(n, check_n), size, reduce, batch, check=True)
         r["max_abs_diff"], r["check_n"] = c["max_abs_diff"], min(n, check_n)
@@ -171,6 +171,7 @@ def main() -> None:
     p.add_argument("--batch", type=int, default=100)
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--reduces", default="mean,project-512", help="reductions of `memory`")
     p.add_argument("--check-n", type=int, default=2000, help="samples of the in-memory check")
     p.add_argument("--out", default=None)
     a = p.parse_args()
@@ -194,7 +195,7 @@ def main() -> None:
             f"{r['activations_s']:.2f}s -> {r['ratio']:.2f}x"
         )
     if "memory" in a.parts:
-        res["memory"] = rs = bench_memory(a.n, a.size, a.batch, a.check_n)
+        res["memory"] = rs = bench_memory(a.n, a.size, a.batch, a.check_n, a.reduces.split(","))
         for r in rs:
             print(
                 f"memory {r['reduce']:12s}: peak {r['peak_bytes'] / 2**30:.2f} GiB, "

@@ -218,3 +218,12 @@ def test_docstring_examples_run():
         assert doctest.testmod(mod).failed == 0, name
     for name in ("simgrad.comparison", "simgrad.report.layers"):
         assert doctest.testmod(importlib.import_module(name)).failed == 0, name
+
+
+def test_projection_blocks_equal_the_cached_matrix(monkeypatch):
+    from simgrad.models import reduce as red
+
+    x = X(9, 10000)
+    full = x @ red.projection(10000, 16, 5, "cpu", torch.float64)
+    monkeypatch.setattr(red, "_CACHE_BYTES", 1000)  # force the per-batch block route
+    assert torch.allclose(red.project(x, 16, 5), full, atol=1e-12)

@@ -28,10 +28,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 
-__all__ = ["Reduce", "apply_batch", "finish_pca", "parse_reduce", "projection"]
+__all__ = ["Reduce", "apply_batch", "finish_pca", "parse_reduce", "project", "projection"]
 
 _KINDS = ("flatten", "mean", "pca-K", "project-K")
 
@@ -70,19 +71,44 @@ def parse_reduce(spec: str | Reduce) -> Reduce:
 
 
 _PROJECTIONS: dict[tuple[int, int, int, str, torch.dtype], torch.Tensor] = {}
+_CHUNK_ROWS = 4096  # R is drawn in row blocks, each from its own seeded generator
+_CACHE_BYTES = 64 << 20  # projections up to this size are kept for the run
+
+
+def _block(seed: int, width: int, k: int, b: int, device: Any, dtype: torch.dtype) -> torch.Tensor:
+    rows = min(_CHUNK_ROWS, width - b * _CHUNK_ROWS)
+    g = torch.Generator().manual_seed(hash((int(seed), int(width), int(k), b)) & 0x7FFFFFFF)
+    r = torch.randn(rows, k, generator=g, dtype=torch.float64) / k**0.5
+    return r.to(device=device, dtype=dtype)
 
 
 def projection(
     width: int, k: int, seed: int, device: torch.device | str, dtype: torch.dtype
 ) -> torch.Tensor:
-    """The ``(width, k)`` Gaussian projection, ``N(0, 1/k)`` entries from a generator seeded
-    by ``(seed, width, k)`` (cached for the run; :func:`clear_projections` frees it)."""
+    """The ``(width, k)`` Gaussian projection, ``N(0, 1/k)`` entries, drawn in blocks of
+    4096 rows from generators seeded by ``(seed, width, k, block)`` (cached when ≤ 64 MiB;
+    :func:`clear_projections` frees the cache)."""
     key = (int(seed), int(width), int(k), str(device), dtype)
-    if key not in _PROJECTIONS:
-        g = torch.Generator().manual_seed(hash((int(seed), int(width), int(k))) & 0x7FFFFFFF)
-        r = torch.randn(width, k, generator=g, dtype=torch.float64) / k**0.5
-        _PROJECTIONS[key] = r.to(device=device, dtype=dtype)
-    return _PROJECTIONS[key]
+    if key in _PROJECTIONS:
+        return _PROJECTIONS[key]
+    n_blocks = -(-width // _CHUNK_ROWS)
+    r = torch.cat([_block(seed, width, k, b, device, dtype) for b in range(n_blocks)])
+    if r.numel() * r.element_size() <= _CACHE_BYTES:
+        _PROJECTIONS[key] = r
+    return r
+
+
+def project(flat: torch.Tensor, k: int, seed: int) -> torch.Tensor:
+    """``flat @ R`` without holding a large ``R``: past 64 MiB the row blocks are drawn again
+    for each batch (same numbers, more time, bounded memory)."""
+    width = int(flat.shape[1])
+    if width * k * flat.element_size() <= _CACHE_BYTES:
+        return flat @ projection(width, k, seed, flat.device, flat.dtype)
+    out = torch.zeros(flat.shape[0], k, dtype=flat.dtype, device=flat.device)
+    for b, start in enumerate(range(0, width, _CHUNK_ROWS)):
+        block = _block(seed, width, k, b, flat.device, flat.dtype)
+        out += flat[:, start : start + block.shape[0]] @ block
+    return out
 
 
 def clear_projections() -> None:
@@ -108,7 +134,7 @@ def apply_batch(
         assert r.k is not None
         work = act.dtype if act.dtype in (torch.float32, torch.float64) else torch.float32
         flat = act.reshape(act.shape[0], -1).to(work)
-        return (flat @ projection(flat.shape[1], r.k, seed, flat.device, work)).to(dtype)
+        return project(flat, r.k, seed).to(dtype)
     return act.reshape(act.shape[0], -1).to(dtype)
 
 
