@@ -216,13 +216,17 @@ def compare(
     B = {e.name: _flat(e) for e in eb} if eb is not None else A
     n_a = {tuple(t.shape[:1]) for t in A.values()} | {tuple(t.shape[:1]) for t in B.values()}
     if len(n_a) > 1:
-        counts = {**{f"a[{k}]": v.shape[0] for k, v in A.items()},
-                  **{f"b[{k}]": v.shape[0] for k, v in B.items()}}
+        counts = {
+            **{f"a[{k}]": v.shape[0] for k, v in A.items()},
+            **{f"b[{k}]": v.shape[0] for k, v in B.items()},
+        }
         raise ValueError(f"sample counts differ between representations: {counts}.")
     rows = []
     for m in names:
         S = pairwise(
-            list(A.values()), None if eb is None else list(B.values()), m,
+            list(A.values()),
+            None if eb is None else list(B.values()),
+            m,
             memory_budget=memory_budget,
         ).detach()
         for i, na in enumerate(A):
@@ -237,18 +241,21 @@ def compare(
 
 def to_dataarray(df: pd.DataFrame) -> Any:
     """The ``score`` column of a :func:`compare` table as an ``xarray.DataArray`` with dims
-    ``(measure, a, b)`` in the table's order (other columns become variables of
-    ``.attrs['extra']`` when present: use the DataFrame for them)."""
+    ``(measure, a, b)`` in the table's order (statistics columns stay in the DataFrame)."""
     import xarray as xr
 
     measures = list(dict.fromkeys(df["measure"]))
     a = list(dict.fromkeys(df["a"]))
     b = list(dict.fromkeys(df["b"]))
-    cube = df.set_index(["measure", "a", "b"])["score"].unstack("b").reindex(
-        pd.MultiIndex.from_product([measures, a])
-    )[b]
+    cube = (
+        df.set_index(["measure", "a", "b"])["score"]
+        .unstack("b")
+        .reindex(pd.MultiIndex.from_product([measures, a]))[b]
+    )
     values = cube.to_numpy().reshape(len(measures), len(a), len(b))
     return xr.DataArray(
-        values, dims=("measure", "a", "b"), coords={"measure": measures, "a": a, "b": b},
+        values,
+        dims=("measure", "a", "b"),
+        coords={"measure": measures, "a": a, "b": b},
         name="score",
     )
