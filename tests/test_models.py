@@ -227,3 +227,13 @@ def test_projection_blocks_equal_the_cached_matrix(monkeypatch):
     full = x @ red.projection(10000, 16, 5, "cpu", torch.float64)
     monkeypatch.setattr(red, "_CACHE_BYTES", 1000)  # force the per-batch block route
     assert torch.allclose(red.project(x, 16, 5), full, atol=1e-12)
+
+
+def test_time_major_recurrent_model_with_batch_dim():
+    from simgrad.optim import CTRNN
+
+    net = CTRNN(3, 10, 2, seed=0)
+    x = torch.randn(7, 5, 3, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    acts = sg.activations(net, x, output=lambda o: o[1], batch_dim=1, batch_size=2)
+    _, states = net(x)
+    assert torch.allclose(acts["output"], states.detach().permute(1, 0, 2).reshape(5, -1))
