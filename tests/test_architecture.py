@@ -13,9 +13,9 @@ Layers, lowest first (the map below is the one place that says so)::
     1 measures  simgrad.measures, simgrad.allpairs, simgrad.streaming
     1 datasets  simgrad.datasets: it imports nothing of simgrad outside itself (no measures,
                 no optim), so it sits beside the measures, below everything that loads data
-    2 optim     simgrad.optim
+    2 optim     simgrad.optim, simgrad.models (activations of PyTorch models, compare_model)
     3 analysis  simgrad.analysis
-    4 pipeline  simgrad.pipeline, simgrad.options
+    4 pipeline  simgrad.pipeline, simgrad.options, simgrad.comparison (sg.compare)
     5 report    simgrad.report
     6 top       simgrad.cli, simgrad.__main__, simgrad.commands, simgrad.sweeps, and the
                 package root simgrad (its ``__init__`` lazily exposes everything)
@@ -50,10 +50,12 @@ LAYERS: dict[str, int] = {
     "simgrad.streaming": 1,
     "simgrad.datasets": 1,
     "simgrad.optim": 2,
+    "simgrad.models": 2,
     "simgrad.analysis": 3,
     "simgrad.stats": 3,
     "simgrad.pipeline": 4,
     "simgrad.options": 4,
+    "simgrad.comparison": 4,
     "simgrad.report": 5,
     "simgrad.cli": 6,
     "simgrad.__main__": 6,

@@ -26,7 +26,7 @@ from importlib import import_module
 
 from . import __version__
 
-_COMMANDS = ("measures", "compare", "run", "region", "sweep")
+_COMMANDS = ("measures", "compare", "run", "region", "sweep", "layers")
 
 #: exit codes (documented in the README's troubleshooting section)
 EXIT_FAILED, EXIT_USAGE, EXIT_ENVIRONMENT, EXIT_INTERRUPTED = 1, 2, 3, 130
