@@ -47,11 +47,13 @@ def test_streaming_equals_in_memory(reduce):
 
 def test_non_streamable_measures_and_pca_collect():
     net, (x, target) = Counting(), data()
-    df = sg.compare_model(net, x, target, ["cka", "rsa"], batch_size=40, memory_budget=2000)
-    assert set(df[df["measure"] == "rsa"]["streamed"]) == {False}
+    rank_rsa = "rsa-rdm=correlation-compare=spearman-score"  # ranks: no streaming form
+    df = sg.compare_model(net, x, target, ["cka", rank_rsa], batch_size=40, memory_budget=2000)
+    assert set(df[df["measure"] == rank_rsa]["streamed"]) == {False}
     acts = sg.activations(net, x)
-    r = df[(df["measure"] == "rsa") & (df["layer"] == "bn") & (df["area"] == "V1")]["score"]
-    assert float(r.iloc[0]) == pytest.approx(sg.score("rsa", acts["bn"], target["V1"]), abs=1e-10)
+    r = df[(df["measure"] == rank_rsa) & (df["layer"] == "bn") & (df["area"] == "V1")]["score"]
+    want = sg.score(rank_rsa, acts["bn"], target["V1"])
+    assert float(r.iloc[0]) == pytest.approx(want, abs=1e-10)
     pca = sg.compare_model(net, x, target, "cka", reduce="pca-4", layers=["conv"])
     ref = sg.score(
         "cka", sg.activations(net, x, reduce="pca-4", layers=["conv"])["conv"], target["V1"]

@@ -101,8 +101,12 @@ def describe(card: Any, value: float) -> dict[str, Any]:
 def compare(x: np.ndarray, y: np.ndarray, names: list[str]) -> list[dict[str, Any]]:
     """Compute each measure between ``x`` (reference) and ``y`` (candidate)."""
     import simgrad as sg
+    from simgrad._array import check_pair
 
-    NUMERICAL_ERRORS = _numerical_errors()
+    check_pair(x, y)  # bad inputs (shapes, non-finite values) fail the command: ValueError
+    # past that check, a ValueError is one measure refusing these data (a scale it cannot
+    # compute at, a degenerate estimator): reported for that measure, the others still run
+    NUMERICAL_ERRORS = (*_numerical_errors(), ValueError)
     rows = []
     for name in names:
         try:

@@ -117,8 +117,10 @@ def _ridgecv_card(values: dict, reverse: bool) -> dict:
         differentiable=True,
         # λ is chosen on an absolute grid, so rescaling the predictor changes the choice;
         # reversed, Y is the target: a common scale of the targets leaves λ and r unchanged
-        invariances=("permutation", "orthogonal", "translation")
-        + (("isotropic_scaling",) if reverse else ()),
+        # λ is picked from a fixed grid, so scaling the predictor moves the choice; scaling
+        # only the target would not, but a claim must hold for both inputs (the call path
+        # rescales each input at extreme magnitudes)
+        invariances=("permutation", "orthogonal", "translation"),
         estimator="cross-validated (nested: λ by LOO inside each training fold)",
         cost=f"{k} folds × (SVD O(n·q²) + 17 LOO evaluations O(n·q·p))",
         references=_REFS,
