@@ -19,7 +19,13 @@ PWCCA is the projection-weighted mean canonical correlation::
 
 with x̃_j the j-th unit of the centred X. The weights come from the *reference* X only, so
 PWCCA is not symmetric. Singular vectors enter the weights, so it is not differentiable
-(its gradient is undefined at repeated canonical correlations, e.g. Y = X).
+(its gradient is undefined at repeated canonical correlations, e.g. Y = X). CCA runs on an
+orthonormal basis of each input's numerical column space (float64 SVD; dead, constant and
+collinear units drop out), so there are min(r_X, r_Y) canonical pairs. Inside a block of
+tied correlations (|Δρ| ≤ 1e-8) the variates are not unique and the α_i depend on the basis
+chosen; the variates are then taken along X's principal directions inside the block. Wide
+layers always have such a block: r_X + r_Y > n − 1 forces r_X + r_Y − n + 1 correlations of
+exactly 1 (in-sample CCA overfits).
 
 Further forms (similarity-repository's): ``svcca-...-squared_score`` is the mean *squared*
 canonical correlation over min(k_X, k_Y); ``svcca-...-distance=euclidean`` (and its square)
@@ -46,7 +52,7 @@ from .forms import ANGULAR_FORMS, EUCLIDEAN_FORMS, register_similarity
 from .linalg import center, fro2, rank_tol, safe_sqrt, sym_matrix_function
 from .registry import Param, Template, alias, describe, format_number, register
 
-__all__ = ["pca_projector", "pca_reduce", "pwcca", "svcca", "svcca_euclidean"]
+__all__ = ["column_basis", "pca_projector", "pca_reduce", "pwcca", "svcca", "svcca_euclidean"]
 
 
 def _keep_mask(lam: torch.Tensor, mode: str, value: float) -> torch.Tensor:
@@ -117,16 +123,88 @@ def svcca_euclidean(
     return d2 if squared else safe_sqrt(d2)
 
 
+def _svd(a: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Thin left singular vectors and singular values (descending) of one matrix.
+
+    LAPACK's divide-and-conquer SVD (``gesdd``, the CPU driver of ``torch.linalg.svd``) can fail
+    to converge on matrices with many repeated singular values — e.g. the whitened
+    cross-product of two wide ReLU layers, whose canonical correlations cluster at exactly 1
+    once r_X + r_Y > n. The fallback is the symmetric eigensolver on the smaller side's Gram:
+    ``AAᵀ = UΛUᵀ``, with each σ_i recomputed as ``‖Aᵀu_i‖`` (accurate also for small σ).
+    """
+    try:
+        u, s, _ = torch.linalg.svd(a, full_matrices=False)
+        return u, s
+    except torch.linalg.LinAlgError:
+        k = min(a.shape)
+        if a.shape[0] > a.shape[1]:  # U = A V Σ⁻¹ from the small q×q Gram, re-orthonormalised
+            _, v = torch.linalg.eigh(a.T @ a)
+            u, _ = torch.linalg.qr(a @ v.flip(-1))
+        else:
+            _, u = torch.linalg.eigh(a @ a.T)
+            u = u.flip(-1)
+        s = (a.T @ u[:, :k]).norm(dim=0)
+        order = torch.argsort(s, descending=True)
+        return u[:, :k][:, order], s[order]
+
+
+def column_basis(xc: torch.Tensor, rtol: float) -> torch.Tensor:
+    """Orthonormal basis (float64, n × r) of the numerical column space of centred ``xc``:
+    the left singular vectors with σ_i² > ``rtol`` · Σσ² (dead and constant units, and
+    directions below the tolerance, drop out)."""
+    u, s = _svd(xc.double())
+    keep = s * s > rtol * (s * s).sum()
+    return u[:, : int(keep.sum())]
+
+
+def _untie(h: torch.Tensor, rho: torch.Tensor, xc: torch.Tensor, gap: float = 1e-8):
+    """Canonical variates ``h`` with each block of tied correlations (consecutive ρ closer than
+    ``gap``) rotated to the principal directions of X inside the block.
+
+    Within a block of equal ρ any orthonormal basis is a valid set of canonical variates, but
+    the weights α_i = Σ_j |⟨h_i, x̃_j⟩| depend on the basis: this fixes it (the SVD of H_Cᵀ X̃)
+    instead of leaving it to the LAPACK driver. Such blocks are the rule for wide layers:
+    r_X + r_Y > n − 1 forces r_X + r_Y − n + 1 correlations of exactly 1.
+    """
+    r = rho.tolist()
+    start = 0
+    for i in range(1, len(r) + 1):
+        if i == len(r) or r[i - 1] - r[i] > gap:
+            if i - start > 1:
+                p, _ = _svd(h[:, start:i].T @ xc)
+                h[:, start:i] = h[:, start:i] @ p
+            start = i
+    return h
+
+
+def _pwcca_one(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    xc = center(x.double())
+    qx = column_basis(xc, rank_tol(x.dtype))
+    qy = column_basis(center(y.double()), rank_tol(y.dtype))
+    k = min(qx.shape[1], qy.shape[1])
+    if k == 0:
+        return torch.zeros((), dtype=torch.float64)
+    u, rho = _svd(qx.T @ qy)  # ρ: canonical correlations; Q_X u: canonical variates of X
+    rho = rho[:k]
+    h = _untie(qx @ u[:, :k], rho, xc)
+    alpha = (h.T @ xc).abs().sum(-1)
+    return (alpha * rho).sum() / alpha.sum().clamp_min(torch.finfo(alpha.dtype).tiny)
+
+
 def pwcca(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """Projection-weighted CCA of the reference ``x`` and the candidate ``y`` (no gradient)."""
+    """Projection-weighted CCA of the reference ``x`` and the candidate ``y`` (no gradient).
+
+    Exact on rank-deficient inputs: each centred input is first reduced to an orthonormal
+    basis of its numerical column space (float64 SVD, directions with σ² ≤ ``rank_tol`` · Σσ²
+    of each input's dtype dropped), so there are min(r_X, r_Y) canonical pairs; on full-rank
+    inputs this is the plain CCA of the data.
+    """
     with torch.no_grad():
-        wx, _ = whiten(x)
-        wy, _ = whiten(y)
-        u, rho, _ = torch.linalg.svd(wx.transpose(-1, -2) @ wy, full_matrices=False)
-        h = wx @ u  # canonical variates of X: orthonormal columns (zero past X's rank)
-        alpha = (h.transpose(-1, -2) @ center(x)).abs().sum(-1)
-        tiny = torch.finfo(x.dtype).tiny
-        return (alpha * rho).sum(-1) / alpha.sum(-1).clamp_min(tiny)
+        batch = torch.broadcast_shapes(x.shape[:-2], y.shape[:-2])
+        xb = x.expand(*batch, *x.shape[-2:]).reshape(-1, *x.shape[-2:])
+        yb = y.expand(*batch, *y.shape[-2:]).reshape(-1, *y.shape[-2:])
+        out = torch.stack([_pwcca_one(a, b) for a, b in zip(xb, yb)])
+        return out.reshape(batch).to(x.dtype)
 
 
 # ----------------------------------------------------------------------------- registration
