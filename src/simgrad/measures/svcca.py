@@ -151,8 +151,13 @@ def _svd(a: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 def column_basis(xc: torch.Tensor, rtol: float) -> torch.Tensor:
     """Orthonormal basis (float64, n × r) of the numerical column space of centred ``xc``:
     the left singular vectors with σ_i² > ``rtol`` · Σσ² (dead and constant units, and
-    directions below the tolerance, drop out)."""
-    u, s = _svd(xc.double())
+    directions below the tolerance, drop out). Full column rank (all eigenvalues of X̃ᵀX̃
+    above the cut) takes the Householder QR of X̃ instead, which spans the same space."""
+    xc = xc.double()
+    lam = torch.linalg.eigvalsh(xc.T @ xc) if xc.shape[0] >= xc.shape[1] else None
+    if lam is not None and bool((lam > rtol * lam.clamp_min(0).sum()).all()):
+        return torch.linalg.qr(xc)[0]
+    u, s = _svd(xc)
     keep = s * s > rtol * (s * s).sum()
     return u[:, : int(keep.sum())]
 
