@@ -130,3 +130,20 @@ def test_batched_and_degenerate():
     assert out.shape == (2,)
     assert float(out[1]) == pytest.approx(float(mod.pwcca(y, x)), abs=1e-14)
     assert float(mod.pwcca(torch.zeros(50, 4), torch.randn(50, 3))) == 0.0
+
+
+@pytest.mark.parametrize(("seed", "r", "dead"), [(0, 40, 60), (4, 480, 0)])
+def test_cca_and_svcca_on_the_same_layers(seed, r, dead):
+    """``cca`` and ``svcca-dim=K`` on the same layers: finite and equal to Björck–Golub
+    (cosines of the principal angles between the column spaces, pivoted QR + gesvd)."""
+    x, y = relu_layers(seed, r=r, dead=dead, constant=10)
+    xc, yc = x.numpy() - x.numpy().mean(0), y.numpy() - y.numpy().mean(0)
+    qx, qy = _basis(xc), _basis(yc)
+    rho = sl.svd(qx.T @ qy, compute_uv=False, lapack_driver="gesvd")
+    ref = rho.sum() / np.sqrt(qx.shape[1] * qy.shape[1])
+    assert float(sg.score("cca", x, y)) == pytest.approx(ref, abs=1e-8)
+    k = 20  # svcca-dim=20: the top 20 principal components of each, then CCA
+    px = np.linalg.svd(xc, full_matrices=False)[0][:, :k]
+    py = np.linalg.svd(yc, full_matrices=False)[0][:, :k]
+    ref_sv = sl.svd(px.T @ py, compute_uv=False, lapack_driver="gesvd").sum() / k
+    assert float(sg.score(f"svcca-dim={k}", x, y)) == pytest.approx(ref_sv, abs=1e-8)
