@@ -33,7 +33,7 @@ import math
 
 import torch
 
-from .linalg import inv_sqrt_psd, safe_arccos, tiny
+from .linalg import inv_sqrt_psd, require_positive, safe_arccos, tiny
 from .registry import Param, Template, family_hooks, register, register_hooks
 from .regression import CV, cv_folds
 from .shape import ALPHA, partial_whitener
@@ -92,10 +92,27 @@ def _fold_angle(stats, test: torch.Tensor, n: int, alpha: float, reduce, widths)
     m = _sandwich(zx, cxy, zy)
     q = inv_sqrt_psd(_t(m) @ m) @ _t(m)  # polar factor (Y → X), zero-padding implied
     num = (_sandwich(zx, hxy, zy) * _t(q)).sum((-2, -1))
-    nx2 = _sandwich(zx, hxx, zx).diagonal(dim1=-2, dim2=-1).sum(-1)
-    ny2 = (_t(q) @ _sandwich(zy, hyy, zy) @ q).diagonal(dim1=-2, dim2=-1).sum(-1)
+    nx2 = _trace(_sandwich(zx, hxx, zx))
+    ny2 = _trace(_t(q) @ _sandwich(zy, hyy, zy) @ q)
+    # the held-out norms' sizes before centring: ‖X_te Z‖² + n_te‖μ Z‖² bounds ‖(X_te − μ)Z‖²
+    refx = _trace(_sandwich(zx, txx + nt * _outer(mx, mx), zx))
+    refy = _trace(_t(q) @ _sandwich(zy, tyy + nt * _outer(my, my), zy) @ q)
+    for term, ref, what in ((nx2, refx, "X"), (ny2, refy, "Y Q")):
+        require_positive(term, ref, _UNDEFINED.format(what=what))
     den = (nx2.clamp_min(0) * ny2.clamp_min(0)).sqrt()
     return safe_arccos(num / den.clamp_min(tiny(den)))
+
+
+_UNDEFINED = (
+    "cross-validated angle undefined: a held-out fold's {what} (centred with the training "
+    "means, mapped by the training alignment) is 0 up to rounding (held-out rows at the "
+    "training mean, or outside the span the training rows give the alignment); use fewer "
+    "folds, whole-condition folds or less degenerate data."
+)
+
+
+def _trace(a: torch.Tensor) -> torch.Tensor:
+    return a.diagonal(dim1=-2, dim2=-1).sum(-1)
 
 
 def cv_angular(

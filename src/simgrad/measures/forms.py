@@ -32,7 +32,7 @@ from collections.abc import Callable, Sequence
 
 import torch
 
-from .linalg import angular_score, center, fro2, safe_arccos, safe_sqrt, tiny
+from .linalg import angular_score, center, fro2, max_abs, safe_arccos, safe_sqrt, tiny
 from .registry import MeasureFn, Param, Template, register
 
 __all__ = [
@@ -74,10 +74,25 @@ def transform(form: str, s: torch.Tensor) -> torch.Tensor:
 def euclidean_from_similarity(
     x: torch.Tensor, y: torch.Tensor, s: torch.Tensor, squared: bool = False
 ) -> torch.Tensor:
-    """‖X̃‖² + ‖Ỹ‖² − 2‖X̃‖‖Ỹ‖·s (clamped at 0), or its square root (zero slope at 0)."""
-    nx2, ny2 = fro2(center(x)), fro2(center(y))
-    d2 = (nx2 + ny2 - 2 * safe_sqrt(nx2 * ny2) * s).clamp_min(0)
-    return d2 if squared else safe_sqrt(d2)
+    """‖X̃‖² + ‖Ỹ‖² − 2‖X̃‖‖Ỹ‖·s (clamped at 0), or its square root (zero slope at 0).
+
+    Computed as c²·((a − b)² + 2ab(1 − s)) with a = ‖X̃‖/c, b = ‖Ỹ‖/c and c the detached
+    largest |entry| of X̃ and Ỹ: the same value, but no ‖X̃‖²‖Ỹ‖² that overflows (float32 data
+    at 1e9) or underflows, and no cancellation of two large squares when s → 1. The form is
+    homogeneous of degree 2 in the data (s is scale-invariant), so the detached c leaves the
+    gradient exact.
+
+    >>> x = torch.tensor([[1.0, 1], [-1, -1]], dtype=torch.float64)  # ‖X̃‖ = 2, ‖2X̃‖ = 4
+    >>> float(euclidean_from_similarity(x, 2 * x, torch.tensor(1.0, dtype=x.dtype)))
+    2.0
+    """
+    xc, yc = center(x), center(y)
+    c = torch.maximum(max_abs(xc), max_abs(yc))[..., 0, 0]
+    c = torch.where(c > 0, c, torch.ones_like(c))
+    a = safe_sqrt(fro2(xc / c[..., None, None]))
+    b = safe_sqrt(fro2(yc / c[..., None, None]))
+    d2 = ((a - b) ** 2 + 2 * a * b * (1 - s)).clamp_min(0)
+    return d2 * (c * c) if squared else safe_sqrt(d2) * c
 
 
 def _card_for_form(base: dict, form: str, *, angular_metric: bool) -> dict:

@@ -80,9 +80,16 @@ def versa(x: torch.Tensor, y: torch.Tensor, n_conditions: int | None = None) -> 
     """Mean over 5 folds of Kendall's τ_b between the RDMs of the ridge prediction of X from Y
     and of X, on held-out samples."""
     n = x.shape[-2]
+    folds = cv_folds(n, 5, "samples", n_conditions)
+    smallest = min(len(test) for test in folds)
+    if smallest < 3:
+        raise ValueError(
+            f"versa needs at least 3 held-out samples in each of its 5 folds (Kendall's τ_b of "
+            f"their RDMs' pairs), got a fold of {smallest} from {n} samples; use at least 15."
+        )
     with torch.no_grad():
         taus = []
-        for test in cv_folds(n, 5, "samples", n_conditions):
+        for test in folds:
             train = torch.ones(n, dtype=torch.bool)
             train[test] = False
             _, coef, icpt = loo_ridge(_standardize(y[..., train, :]), x[..., train, :])
