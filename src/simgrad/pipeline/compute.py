@@ -109,6 +109,8 @@ def _run_measure(
         finally:
             bar.close()
         share = t_batch / len(todo)
+        if len(todo) > 1:
+            progress.line(f"  optimized {len(todo)} seeds as one batch  [{t_batch:.1f} s]")
         for s, traj in zip(todo, trajs):
             t1 = time.perf_counter()
             log = progress.line if len(todo) == 1 else _prefixed(progress.line, f"seed {s}")
