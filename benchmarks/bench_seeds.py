@@ -6,7 +6,7 @@ code under test (this checkout's ``src``) and, with ``--baseline SRC``, for anot
 load. Prints wall and CPU seconds (children's user + system), the 3-seed / 1-seed ratios and
 the per-stage sums of ``run.json`` (optimize, decode, PC capture over the units).
 
-    python benchmarks/bench_seeds.py --baseline /path/to/main/src [--repeat 1]
+    python benchmarks/bench_seeds.py --baseline /path/to/main/src [--repeat 1] [--keep DIR]
 """
 
 from __future__ import annotations
@@ -42,12 +42,15 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--baseline", type=Path, help="the src folder of the code to compare with")
     ap.add_argument("--repeat", type=int, default=1)
+    ap.add_argument("--keep", type=Path, help="keep the runs' folders here (to cmp the CSVs)")
     args = ap.parse_args()
     codes = {"new": ROOT / "src"}
     if args.baseline:
         codes = {"baseline": args.baseline, **codes}
     res: dict[tuple[str, int], list[dict]] = {}
     with tempfile.TemporaryDirectory() as tmp:
+        if args.keep:
+            tmp = str(args.keep)
         for r in range(args.repeat):
             for seeds in (1, 3):
                 for name, src in codes.items():
