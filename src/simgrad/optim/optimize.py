@@ -19,7 +19,7 @@ minimizing Σ|m_j − t_j| (``loss="l1"``) or Σ(m_j − t_j)² (``loss="squared
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -30,7 +30,14 @@ from .loop import run_batch
 from .objective import Objective
 from .trajectory import Trajectory
 
-__all__ = ["check_run_args", "initial_candidates", "optimize", "reference_tensor", "stop_rule"]
+__all__ = [
+    "check_run_args",
+    "initial_candidates",
+    "optimize",
+    "optimize_seeds",
+    "reference_tensor",
+    "stop_rule",
+]
 
 
 def reference_tensor(
@@ -203,16 +210,72 @@ def optimize(
     -------
     A :class:`Trajectory` (a list of them when ``restarts > 1``).
     """
-    t0 = time.perf_counter()
     check_run_args(lr, max_iter, seed, restarts)
+    trajs = optimize_seeds(
+        reference,
+        measure,
+        [int(seed) + r for r in range(int(restarts))],
+        init=init,
+        optimizer=optimizer,
+        lr=lr,
+        max_iter=max_iter,
+        target=target,
+        record=record,
+        device=device,
+        dtype=dtype,
+        loss=loss,
+        tol=tol,
+        callback=callback,
+    )
+    return trajs[0] if restarts == 1 else trajs
+
+
+def optimize_seeds(
+    reference: Any,
+    measure: Any,
+    seeds: Sequence[int],
+    *,
+    init: Any = "gaussian",
+    optimizer: Any = "adam",
+    lr: float = 0.1,
+    max_iter: int = 1000,
+    target: float | None = 0.99,
+    record: Any = "auto",
+    device: Any = None,
+    dtype: torch.dtype = torch.float64,
+    loss: str = "l1",
+    tol: float | None = None,
+    callback: Callable[[int, np.ndarray], Any] | None = None,
+) -> list[Trajectory]:
+    """One batched run per seed of ``seeds`` (any distinct seeds ≥ 0, in any order): the
+    engine of :func:`optimize`, whose ``restarts=R`` is ``seeds = [seed, …, seed + R − 1]``.
+
+    Run ``r`` starts from the Gaussian drawn with ``seeds[r]``, exactly as
+    ``optimize(..., seed=seeds[r])`` does; the runs are one ``(R, *shape)`` tensor evaluated
+    and stepped together (Adam is elementwise), so each trajectory equals its single-seed run
+    up to the rounding of batched instead of single matrix products. Returns one
+    :class:`Trajectory` per seed, in the order of ``seeds``.
+
+    >>> import numpy as np
+    >>> X = np.random.default_rng(0).normal(size=(30, 4))
+    >>> [t.seed for t in optimize_seeds(X, "cka", [4, 1], max_iter=5)]
+    [4, 1]
+    """
+    t0 = time.perf_counter()
+    seeds = [int(s) for s in seeds]
+    if not seeds:
+        raise ValueError("seeds must hold at least one seed.")
+    for s in seeds:
+        check_run_args(lr, max_iter, s, 1)
+    if len(set(seeds)) != len(seeds):
+        raise ValueError(f"seeds must be distinct, got {seeds}.")
     objective = Objective.resolve(measure, loss=loss)
     _check_stopping(target, tol, dtype)
     x = reference_tensor(reference, dtype=dtype, device=device)
-    seeds = [int(seed) + r for r in range(int(restarts))]
     y0 = initial_candidates(init, tuple(x.shape), seeds, dtype=dtype, device=x.device)
     stop = stop_rule(objective, target, tol)
     settings = _settings(
-        optimizer, lr, max_iter, target, tol, loss, init, dtype, x.device, restarts
+        optimizer, lr, max_iter, target, tol, loss, init, dtype, x.device, len(seeds)
     )
     trajs = run_batch(
         x=x,
@@ -231,4 +294,4 @@ def optimize(
     for t in trajs:
         t.timings["setup"] += setup
         t.timings["total"] += setup
-    return trajs[0] if restarts == 1 else trajs
+    return trajs

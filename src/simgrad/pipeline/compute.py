@@ -24,10 +24,11 @@ from .progress import Progress
 from .result import RunResult
 from .tables import PC_R2_COLUMNS, TABLE_COLUMNS, concat, summary_table, theory_table, unit_tables
 from .unit import (
-    compute_unit,
+    analyse_unit,
     decodable_labels,
     fingerprint,
     load_dataset,
+    optimize_units,
     required_arrays,
     unit_key,
 )
@@ -54,42 +55,80 @@ def _versions() -> dict[str, str]:
     }
 
 
-def _run_unit(
-    ctx: dict[str, Any], i: int, n: int, measure: str, seed: int, progress: Progress
-) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-    """One unit, from its checkpoint if there is one: its arrays and its ``run.json`` entry."""
-    from ..measures import short_name
-
-    options, ds, labels = ctx["options"], ctx["dataset"], ctx["labels"]
-    key = unit_key(ctx["fingerprint"], options, measure, seed, labels)
-    t0 = time.perf_counter()
-    arrays = ctx["checkpoints"].load(key, required=required_arrays(labels))
-    resumed = arrays is not None
-    head = f"[{i}/{n}] {short_name(measure)} · seed {seed}"
-    if resumed:
-        progress.line(f"{head}: already done (checkpoint {key})")
-    else:
-        progress.line(head)
-        bar = progress.bar(options.max_iter, f"  {short_name(measure)}")
-        try:
-            arrays = compute_unit(ds, measure, seed, options, labels, bar, progress.line)
-        finally:
-            bar.close()
-        ctx["checkpoints"].save(key, arrays)
-    assert arrays is not None
-    info = {
+def _unit_info(
+    measure: str, seed: int, key: str, arrays: dict[str, np.ndarray], resumed: bool, secs: float
+) -> dict[str, Any]:
+    """A unit's entry in ``run.json``'s timings."""
+    return {
         "measure": measure,
         "seed": seed,
         "checkpoint": key,
         "n_iter": int(arrays["n_iter"]),
         "converged": bool(arrays["converged"]),
         "resumed": resumed,
-        "seconds": time.perf_counter() - t0,
+        "seconds": secs,
         "optimize_s": float(arrays["timings"][0]),
         "decode_s": float(arrays["timings"][1]),
         "pc_capture_s": float(arrays["timings"][2]),
     }
-    return arrays, info
+
+
+def _run_measure(
+    ctx: dict[str, Any], first: int, n: int, measure: str, progress: Progress
+) -> list[tuple[dict[str, np.ndarray], dict[str, Any]]]:
+    """Every seed of one measure, each from its checkpoint if there is one: the seeds still to
+    do are optimized as one batch (:func:`~simgrad.pipeline.unit.optimize_units`; each
+    unit's ``optimize_s`` is its share of the batch), then each is decoded, measured and
+    saved to its own checkpoint, so an interrupted run resumes unit by unit. Returns each
+    seed's arrays and ``run.json`` entry, in the order of ``options.seeds``."""
+    from ..measures import short_name
+
+    options, ds, labels = ctx["options"], ctx["dataset"], ctx["labels"]
+    name = short_name(measure)
+    seeds = list(options.seeds)
+    t0 = time.perf_counter()
+    keys = {s: unit_key(ctx["fingerprint"], options, measure, s, labels) for s in seeds}
+    done = {s: ctx["checkpoints"].load(keys[s], required=required_arrays(labels)) for s in seeds}
+    out: dict[int, tuple[dict[str, np.ndarray], dict[str, Any]]] = {}
+    for j, s in enumerate(seeds):
+        if done[s] is not None:
+            progress.line(
+                f"[{first + j}/{n}] {name} · seed {s}: already done (checkpoint {keys[s]})"
+            )
+            out[s] = done[s], _unit_info(measure, s, keys[s], done[s], True, 0.0)
+    todo = [s for s in seeds if done[s] is None]
+    if todo:
+        t_load = time.perf_counter() - t0
+        idx = [first + seeds.index(s) for s in todo]
+        which = f"seed {todo[0]}" if len(todo) == 1 else f"seeds {', '.join(map(str, todo))}"
+        span = f"{idx[0]}" if len(idx) == 1 else f"{idx[0]}–{idx[-1]}"
+        progress.line(f"[{span}/{n}] {name} · {which}")
+        bar = progress.bar(options.max_iter, f"  {name}")
+        try:
+            trajs, t_batch = optimize_units(ds, measure, todo, options, bar)
+        finally:
+            bar.close()
+        share = t_batch / len(todo)
+        if len(todo) > 1:
+            progress.line(f"  optimized {len(todo)} seeds as one batch  [{t_batch:.1f} s]")
+        for s, traj in zip(todo, trajs):
+            t1 = time.perf_counter()
+            log = progress.line if len(todo) == 1 else _prefixed(progress.line, f"seed {s}")
+            arrays = analyse_unit(traj, share, ds, options, labels, log)
+            ctx["checkpoints"].save(keys[s], arrays)
+            secs = share + t_load / len(todo) + time.perf_counter() - t1
+            out[s] = arrays, _unit_info(measure, s, keys[s], arrays, False, secs)
+    return [out[s] for s in seeds]
+
+
+def _prefixed(line: Any, prefix: str) -> Any:
+    """``line`` with every message's leading indent followed by ``prefix``."""
+
+    def log(msg: str) -> None:
+        body = msg.lstrip(" ")
+        line(f"{msg[: len(msg) - len(body)]}{prefix}: {body}")
+
+    return log
 
 
 def _dataset_info(ds: Any, fp: str, labels: list[str]) -> dict[str, Any]:
@@ -141,14 +180,15 @@ def compute(options: RunOptions, *, progress: bool | TextIO | None = True) -> Ru
         f"simgrad run: {ds.name} {ds.shape}, {len(measures)} measure(s) × "
         f"{len(options.seeds)} seed(s), decoding {', '.join(labels) or 'no labels'} → {out}"
     )
-    units = [(m, s) for m in measures for s in options.seeds]
+    n_units = len(measures) * len(options.seeds)
     parts: dict[str, list] = {k: [] for k in [*TABLE_COLUMNS, "pc_r2"]}
     unit_info = []
-    for i, (m, seed) in enumerate(units, 1):
-        arrays, info = _run_unit(ctx, i, len(units), m, seed, report)
-        for k, table in unit_tables(m, seed, arrays).items():
-            parts[k].append(table)
-        unit_info.append(info)
+    for i, m in enumerate(measures):
+        done = _run_measure(ctx, 1 + i * len(options.seeds), n_units, m, report)
+        for seed, (arrays, info) in zip(options.seeds, done):
+            for k, table in unit_tables(m, seed, arrays).items():
+                parts[k].append(table)
+            unit_info.append(info)
     tables = {k: concat(parts[k], cols) for k, cols in TABLE_COLUMNS.items()}
     summary = summary_table(
         *(tables[k] for k in ("scores", "thresholds", "pc_capture")),

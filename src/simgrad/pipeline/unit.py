@@ -18,10 +18,12 @@ from .._io import args_hash
 
 __all__ = [
     "FORMAT",
+    "analyse_unit",
     "compute_unit",
     "decodable_labels",
     "fingerprint",
     "load_dataset",
+    "optimize_units",
     "required_arrays",
     "unit_key",
 ]
@@ -162,6 +164,31 @@ def _decoding_arrays(traj: Any, ds: Any, labels: Sequence[str], seed: int, budge
     }
 
 
+def optimize_units(
+    ds: Any, measure: str, seeds: Sequence[int], options: Any, bar: Any
+) -> tuple[list[Any], float]:
+    """Optimize every seed of ``seeds`` for ``measure`` in one batched run
+    (:func:`simgrad.optim.optimize.optimize_seeds`): the trajectories, in the order of
+    ``seeds``, and the seconds the batch took. ``bar`` follows the first seed's score."""
+    from ..optim.optimize import optimize_seeds
+
+    t0 = time.perf_counter()
+    trajs = optimize_seeds(
+        ds,
+        measure,
+        list(seeds),
+        target=options.target,
+        max_iter=options.max_iter,
+        lr=options.lr,
+        device=options.device,
+        record="auto",
+        callback=lambda it, scores: bar.update(it, float(np.ravel(scores)[0])),
+    )
+    if any(getattr(t, "interrupted", False) for t in trajs):  # Ctrl-C: keep nothing partial
+        raise KeyboardInterrupt
+    return trajs, time.perf_counter() - t0
+
+
 def compute_unit(
     ds: Any,
     measure: str,
@@ -172,30 +199,28 @@ def compute_unit(
     log: Callable[[str], None],
 ) -> dict[str, np.ndarray]:
     """Optimize, decode and measure PC capture for one (measure, seed): checkpoint arrays."""
-    from ..analysis import pc_capture_trajectory
-    from ..optim import optimize
-
-    t0 = time.perf_counter()
-    traj = optimize(
-        ds,
-        measure,
-        seed=seed,
-        target=options.target,
-        max_iter=options.max_iter,
-        lr=options.lr,
-        device=options.device,
-        record="auto",
-        callback=lambda it, scores: bar.update(it, float(np.ravel(scores)[0])),
-    )
-    if getattr(traj, "interrupted", False):  # Ctrl-C inside the loop: keep nothing partial
-        raise KeyboardInterrupt
+    (traj,), t_opt = optimize_units(ds, measure, [seed], options, bar)
     bar.close()
-    t_opt = time.perf_counter() - t0
+    return analyse_unit(traj, t_opt, ds, options, labels, log)
+
+
+def analyse_unit(
+    traj: Any,
+    t_opt: float,
+    ds: Any,
+    options: Any,
+    labels: Sequence[str],
+    log: Callable[[str], None],
+) -> dict[str, np.ndarray]:
+    """Decode and measure PC capture along one optimized trajectory (``t_opt``: the seconds
+    its optimization took): the checkpoint arrays of its unit (see :func:`required_arrays`)."""
+    from ..analysis import pc_capture_trajectory
+
+    seed = int(traj.seed)
     log(
         f"  optimized: {traj.n_iter} iterations, score {traj.scores[-1]:.4f}"
         f"{'' if traj.converged else ' (target not reached)'}  [{t_opt:.1f} s]"
     )
-
     t1 = time.perf_counter()
     arrays: dict[str, np.ndarray] = {
         "scores": np.asarray(traj.scores, dtype=np.float64),
