@@ -3,27 +3,15 @@ over threads, and the terms shared between the measures of a joint objective."""
 
 from __future__ import annotations
 
-import contextlib
-
 import numpy as np
 import pytest
 import torch
 
 import simgrad as sg
 from simgrad.measures.linalg import center, cross, gram_feature
-from simgrad.measures.nuclear import nuclear_norm, svd_split, svdvals_split
+from simgrad.measures.nuclear import nuclear_norm
 from simgrad.measures.shared import batch_constant, shared_terms
 from simgrad.optim.objective import Objective
-
-
-@contextlib.contextmanager
-def _threads(n: int):
-    old = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old)
 
 
 def _with_spectrum(s, seed=0, shape=(5, 4)):
@@ -58,26 +46,6 @@ def test_nuclear_norm_finite_subgradient_at_singular_points():
         assert float(v.detach()) == pytest.approx(float(torch.linalg.svdvals(a.detach()).sum()))
         assert float((g * a.detach()).sum()) == pytest.approx(sum(s), abs=1e-12)
         assert float(torch.linalg.matrix_norm(g, 2)) <= 1 + 1e-12
-
-
-def test_split_over_threads_matches_one_call():
-    g = torch.Generator().manual_seed(1)
-    a = torch.randn(5, 2, 40, 36, generator=g, dtype=torch.float64)
-    with _threads(1):
-        u1, s1, vh1 = torch.linalg.svd(a, full_matrices=False)
-        sv1 = torch.linalg.svdvals(a)
-    with _threads(2):
-        u2, s2, vh2 = svd_split(a)
-        sv2 = svdvals_split(a)
-        assert torch.get_num_threads() == 2  # restored
-    assert s2.shape == s1.shape and u2.shape == u1.shape and vh2.shape == vh1.shape
-    torch.testing.assert_close(s2, s1, rtol=0, atol=1e-12)
-    torch.testing.assert_close(sv2, sv1, rtol=0, atol=1e-12)
-    torch.testing.assert_close(u2 @ vh2, u1 @ vh1, rtol=0, atol=1e-10)
-    with _threads(2):
-        x = a.clone().requires_grad_(True)
-        (gx,) = torch.autograd.grad(nuclear_norm(x).sum(), x)
-    torch.testing.assert_close(gx, u1 @ vh1, rtol=0, atol=1e-10)
 
 
 def test_gram_backward_gradcheck():

@@ -7,9 +7,8 @@ through its generic backward. ``U Vᵀ`` is finite for repeated and zero singula
 orthonormal completion of U, V is a subgradient), so gradients stay finite at ``Y = X``,
 rotations of X and rank-deficient inputs.
 
-On a CPU, a batch of SVDs is split over Python threads, each running LAPACK on one core: a
-threaded LAPACK SVD of a 200×200 matrix gains nothing from a second core and collapses on a
-loaded machine (threads waiting for each other), while independent matrices scale.
+(Splitting a CPU batch of SVDs over Python threads with torch set to one thread meanwhile
+was tried: it left MKL in a state where a later ``linalg.solve`` failed, so it is not done.)
 
 >>> a = torch.diag(torch.tensor([3.0, 1.0, 1.0], dtype=torch.float64)).requires_grad_()
 >>> v = nuclear_norm(a); v.backward(); (float(v), a.grad.diagonal().tolist())
@@ -18,73 +17,9 @@ loaded machine (threads waiting for each other), while independent matrices scal
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any
-
 import torch
 
-__all__ = ["nuclear_norm", "svd_split", "svdvals_split"]
-
-#: split a batch over threads only when each matrix is at least this wide (smaller SVDs are
-#: cheaper than a thread hand-off)
-MIN_SPLIT_WIDTH = 32
-
-_LOCK = threading.Lock()
-
-
-def _split(a: torch.Tensor, op: Callable[[torch.Tensor], Any]) -> list[Any] | None:
-    """``op`` on parts of the ``(N, p, q)`` batch ``a``, one Python thread per torch thread with
-    torch set to one thread meanwhile (restored after); ``None`` where splitting does not pay
-    or is not safe (not a CPU, one thread, small matrices, not the main thread, or another
-    split running: the thread count is a process-wide setting)."""
-    k = min(torch.get_num_threads(), a.shape[0])
-    if (
-        a.device.type != "cpu"
-        or k < 2
-        or min(a.shape[-2:]) < MIN_SPLIT_WIDTH
-        or threading.current_thread() is not threading.main_thread()
-        or not _LOCK.acquire(blocking=False)
-    ):
-        return None
-    try:
-        n = torch.get_num_threads()
-        bounds = [round(a.shape[0] * t / k) for t in range(k + 1)]
-        parts = [a[bounds[t] : bounds[t + 1]] for t in range(k)]
-        torch.set_num_threads(1)
-        try:
-            with ThreadPoolExecutor(k) as ex:
-                return list(ex.map(op, parts))
-        finally:
-            torch.set_num_threads(n)
-    finally:
-        _LOCK.release()
-
-
-def svd_split(a: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """``torch.linalg.svd(a, full_matrices=False)`` of a ``(..., p, q)`` batch, split over
-    threads on a CPU (see the module docstring)."""
-    batch = a.shape[:-2]
-    flat = a.reshape(-1, *a.shape[-2:])
-    outs = _split(flat, lambda m: torch.linalg.svd(m, full_matrices=False))
-    if outs is None:
-        return torch.linalg.svd(a, full_matrices=False)
-    u, s, vh = (torch.cat([o[i] for o in outs]) for i in range(3))
-    return (
-        u.reshape(*batch, *u.shape[-2:]),
-        s.reshape(*batch, s.shape[-1]),
-        vh.reshape(*batch, *vh.shape[-2:]),
-    )
-
-
-def svdvals_split(a: torch.Tensor) -> torch.Tensor:
-    """``torch.linalg.svdvals(a)`` of a ``(..., p, q)`` batch, split over threads on a CPU."""
-    flat = a.reshape(-1, *a.shape[-2:])
-    outs = _split(flat, torch.linalg.svdvals)
-    if outs is None:
-        return torch.linalg.svdvals(a)
-    return torch.cat(outs).reshape(*a.shape[:-2], -1)
+__all__ = ["nuclear_norm"]
 
 
 class _NuclearNorm(torch.autograd.Function):
@@ -92,7 +27,7 @@ class _NuclearNorm(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, a):  # type: ignore[override]
-        u, s, vh = svd_split(a)
+        u, s, vh = torch.linalg.svd(a, full_matrices=False)
         ctx.save_for_backward(u, vh)
         return s.sum(-1)
 
@@ -110,5 +45,5 @@ def nuclear_norm(a: torch.Tensor) -> torch.Tensor:
     U, V are differentiated). Without a gradient to track, ``svdvals`` alone.
     """
     if not (a.requires_grad and torch.is_grad_enabled()):
-        return svdvals_split(a).sum(-1)
+        return torch.linalg.svdvals(a).sum(-1)
     return _NuclearNorm.apply(a)
