@@ -38,6 +38,7 @@ from .grammar import format_number, parse_number
 from .linalg import (
     center,
     center_kernel,
+    cross,
     fro2,
     gram_feature,
     hsic_cosine,
@@ -104,7 +105,7 @@ def cka_linear(x: torch.Tensor, y: torch.Tensor, hsic: str = "gretton") -> torch
         return cka_from_grams(k / trace_scale(k), l_ / trace_scale(l_), hsic)
     xx, yy = gram_feature(xc), gram_feature(yc)
     sx, sy = trace_scale(xx), trace_scale(yy)
-    xy2 = fro2(xc.transpose(-1, -2) @ yc / (sx.sqrt() * sy.sqrt()))
+    xy2 = fro2(cross(xc, yc) / (sx.sqrt() * sy.sqrt()))
     xx2 = fro2(xx / sx)
     yy2 = fro2(yy / sy)
     if hsic == "gretton":

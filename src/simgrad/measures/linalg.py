@@ -12,10 +12,14 @@ from collections.abc import Callable
 
 import torch
 
+from .nuclear import nuclear_norm
+from .shared import batch_constant, memo
+
 __all__ = [
     "angular_score",
     "center",
     "center_kernel",
+    "cross",
     "double_center",
     "eps_for",
     "fro2",
@@ -63,8 +67,15 @@ def fro2(a: torch.Tensor) -> torch.Tensor:
 
 
 def center(x: torch.Tensor) -> torch.Tensor:
-    """Subtract each unit's mean over samples: ``X̃ = X − 1 μᵀ``."""
-    return x - x.mean(dim=-2, keepdim=True)
+    """Subtract each unit's mean over samples: ``X̃ = X − 1 μᵀ``.
+
+    A gradient-free reference expanded over a batch is centred once (and stays expanded);
+    inside :func:`~simgrad.measures.shared.shared_terms` the result is shared between measures.
+    """
+    base = batch_constant(x)
+    if base is not None:
+        return memo("center", (x,), lambda: center(base).expand(x.shape))
+    return memo("center", (x,), lambda: x - x.mean(dim=-2, keepdim=True))
 
 
 def unit_scale(x: torch.Tensor) -> torch.Tensor:
@@ -185,18 +196,36 @@ def angular_score(s: torch.Tensor) -> torch.Tensor:
     return 1 - (2 / math.pi) * safe_arccos(s)
 
 
+class _Gram(torch.autograd.Function):
+    """``XᵀX`` whose backward is one product ``X (G + Gᵀ)`` (autograd's matmul backward takes
+    two, one per factor)."""
+
+    @staticmethod
+    def forward(ctx, x):  # type: ignore[override]
+        ctx.save_for_backward(x)
+        return x.transpose(-1, -2) @ x
+
+    @staticmethod
+    def backward(ctx, grad):  # type: ignore[override]
+        (x,) = ctx.saved_tensors
+        return x @ (grad + grad.transpose(-1, -2))
+
+
 def gram_feature(x: torch.Tensor) -> torch.Tensor:
-    """``Xᵀ X`` for ``(..., n, d)`` input (the d×d feature-space Gram)."""
-    return x.transpose(-1, -2) @ x
+    """``Xᵀ X`` for ``(..., n, d)`` input (the d×d feature-space Gram); once for a reference
+    expanded over a batch, shared inside :func:`~simgrad.measures.shared.shared_terms`."""
+    base = batch_constant(x)
+    if base is None:
+        return memo("gram", (x,), lambda: _Gram.apply(x))
+    d = x.shape[-1]
+    return memo("gram", (x,), lambda: gram_feature(base).expand(*x.shape[:-2], d, d))
 
 
-def nuclear_norm(a: torch.Tensor) -> torch.Tensor:
-    """Sum of singular values of the last two dimensions.
-
-    Uses ``svdvals``: its gradient is the polar factor ``U Vᵀ``, finite even for repeated
-    or zero singular values (unlike ``eigh`` of ``AᵀA`` or a full ``svd`` with U, V used).
-    """
-    return torch.linalg.svdvals(a).sum(-1)
+def cross(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """``Xᵀ Y`` for ``(..., n, p)``, ``(..., n, q)`` input, shared inside
+    :func:`~simgrad.measures.shared.shared_terms` (one product, one backward product, for
+    every measure of the pair that needs it)."""
+    return memo("cross", (x, y), lambda: x.transpose(-1, -2) @ y)
 
 
 class _SymMatrixFunction(torch.autograd.Function):

@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 from .forms import register_similarity, transform
-from .linalg import center, fro2, nuclear_norm, safe_sqrt, sym_matrix_function, tiny
+from .linalg import center, cross, fro2, nuclear_norm, safe_sqrt, sym_matrix_function, tiny
 from .moments import surrogate_stream
 from .pc_theory import PCTheory
 from .registry import Param, Template, alias, describe, register, register_hooks
@@ -43,7 +43,7 @@ __all__ = [
 
 def shape_terms(xw: torch.Tensor, yw: torch.Tensor):
     """(‖X‖², ‖Y‖², ‖XᵀY‖_*) of already centred/whitened inputs."""
-    return fro2(xw), fro2(yw), nuclear_norm(xw.transpose(-1, -2) @ yw)
+    return fro2(xw), fro2(yw), nuclear_norm(cross(xw, yw))
 
 
 def _cosine(nx2, ny2, nuc):
@@ -478,10 +478,10 @@ def _resample(template, values):
             w.scatter_add_(1, rx, torch.ones_like(rx, dtype=x.dtype))
             m = rx.shape[1]
             mx, my = (w @ xc) / m, (w @ yc) / m
-            cross = (xc.transpose(0, 1) * w[:, None, :]) @ yc - m * mx[:, :, None] * my[:, None, :]
+            cxy = (xc.transpose(0, 1) * w[:, None, :]) @ yc - m * mx[:, :, None] * my[:, None, :]
             bx = w @ (xc * xc).sum(-1) - m * (mx * mx).sum(-1)
             by = w @ (yc * yc).sum(-1) - m * (my * my).sum(-1)
-            return out(bx, by, nuclear_norm(cross))
+            return out(bx, by, nuclear_norm(cxy))
 
         return evaluate
 

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from ..measures import Measure, measure
+from ..measures.shared import shared_terms
 
 __all__ = ["Objective", "resolve_measure"]
 
@@ -97,7 +98,9 @@ class Objective:
             x = x.expand(*y.shape[:-2], *x.shape[-2:])
         if len(self.measures) == 1:
             return self.measures[0].fn(x, y, n_conditions=n_conditions).unsqueeze(-1)
-        return torch.stack([m.fn(x, y, n_conditions=n_conditions) for m in self.measures], -1)
+        with shared_terms():  # X̃, Ỹ, X̃ᵀỸ formed once for all the measures
+            vals = [m.fn(x, y, n_conditions=n_conditions) for m in self.measures]
+        return torch.stack(vals, -1)
 
     def with_targets(self, targets: np.ndarray) -> Objective:
         """The same measures with one row of targets per batch element, ``(B, M)``."""
