@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-
 import numpy as np
 import pytest
 
@@ -87,20 +85,48 @@ def test_label_mismatch_and_sample_count_errors():
         sg.compare({"m": data}, output="frames")
 
 
-HAS_STATS = importlib.util.find_spec("simgrad.stats") is not None
-
-
-@pytest.mark.skipif(not HAS_STATS, reason="simgrad.stats is not in this tree")
 def test_stats_columns():
     a, b = reps(n=30)
     df = sg.compare({"l1": a["l1"]}, {"V1": b["V1"]}, stats={"n_resamples": 50, "seed": 0})
     assert {"ci_low", "ci_high", "p_value", "ceiling"} <= set(df.columns)
     assert df["ci_low"].iloc[0] <= df["score"].iloc[0] <= df["ci_high"].iloc[0]
     assert 0 <= df["p_value"].iloc[0] <= 1
+    assert np.isnan(df["ceiling"].iloc[0])  # no trials given
 
 
-@pytest.mark.skipif(HAS_STATS, reason="simgrad.stats is present")
-def test_stats_without_module_is_a_clear_error():
-    a, b = reps()
-    with pytest.raises(ImportError, match="simgrad.stats"):
-        sg.compare(a, b, stats=True)
+def test_stats_equal_the_cli_statistics_and_use_the_distance_tail():
+    """sg.compare(stats=) and simgrad compare share sg.stats.score_statistics: a related pair
+    is significant under a score and under a distance (its lower tail)."""
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(25, 4))
+    Y = X @ rng.normal(size=(4, 3)) + 0.1 * rng.normal(size=(25, 3))
+    opts = {"n_resamples": 99, "seed": 3, "tests": ("permutation",)}
+    df = sg.compare({"x": X}, {"y": Y}, measures=["cka", "procrustes-distance=angular"], stats=opts)
+    assert (df["p_value"] <= 0.02).all(), df
+    for m in ("cka", "procrustes-distance=angular"):
+        want = sg.stats.score_statistics(m, X, Y, permutations=99, seed=3)["pvalue"]
+        assert df.loc[df["measure"] == m, "p_value"].iloc[0] == want
+
+
+def test_stats_ceiling_from_trials():
+    rng = np.random.default_rng(2)
+    signal = rng.normal(size=(8, 5))
+    trials = signal + 0.5 * rng.normal(size=(6, 8, 5))
+    model = signal @ rng.normal(size=(5, 5))
+    opts = {"n_resamples": 20, "tests": (), "trials": {"area": trials}}
+    df = sg.compare({"m": model}, {"area": trials.mean(0)}, stats=opts)
+    want = sg.stats.noise_ceiling("cka", trials, seed=0).ceiling
+    assert df["ceiling"].iloc[0] == pytest.approx(want, abs=1e-12)
+    with pytest.raises(TypeError, match="trials"):
+        sg.compare({"m": model}, {"area": trials.mean(0)}, stats={"trials": trials})
+
+
+def test_unlabelled_entry_beside_labelled_ones_is_an_error():
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(4, 3))
+    ds = sg.datasets.Dataset(X, labels={"stim": np.array(["d", "c", "b", "a"])}, name="area")
+    lab = {"stim": np.array(["a", "b", "c", "d"])}
+    with pytest.raises(ValueError, match="no condition labels"):
+        sg.compare({"m": X}, {"ds": ds, "raw": X}, labels_a=lab)
+    # nothing reordered: unlabelled entries beside labelled ones are fine
+    sg.compare({"m": X}, {"ds": ds, "raw": X})

@@ -284,12 +284,15 @@ def previous_outputs(
 ) -> set[str]:
     """The files an earlier run wrote into ``folder``, as listed in its ``manifest``
     (``"files"``: paths relative to the folder); ``legacy`` when the manifest predates that
-    list; nothing when there is no readable manifest."""
+    list; nothing when there is no readable manifest written by simgrad (its ``versions``
+    record simgrad's)."""
     try:
         info = json.loads((Path(folder) / manifest).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return set()
-    files = info.get("files") if isinstance(info, dict) else None
+    if not isinstance(info, dict) or "simgrad" not in (info.get("versions") or {}):
+        return set()  # not a manifest simgrad wrote: touch nothing
+    files = info.get("files")
     if files is None:
         return set(legacy)
     return {f for f in files if isinstance(f, str)}

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import math
 import os
-import sys
 from collections.abc import Mapping, MutableMapping
 from pathlib import Path
 
@@ -142,8 +141,3 @@ def configure_torch() -> int:
     if torch.get_num_threads() != n:
         torch.set_num_threads(n)
     return n
-
-
-def torch_loaded() -> bool:
-    """Whether torch was imported already (then the OpenMP settings come too late)."""
-    return "torch" in sys.modules

@@ -11,13 +11,17 @@ scores come from the all-pairs engine (:func:`simgrad.pairwise`): one call per m
 2-D data). When both sides carry labels, each entry's conditions are reordered to the order
 of the first labelled entry of ``a``, matching on the label names the two share; a condition
 present on one side only, a duplicate, or no shared label name is a ``ValueError`` (silently
-misaligned stimuli are the classic bug). Entries without labels are taken in the order given.
+misaligned stimuli are the classic bug). When no entry carries labels, conditions are taken in
+the order given; an entry without labels beside labelled entries that had to be reordered is
+a ``ValueError`` too (it could not be reordered with them).
 
-**Statistics.** ``stats`` (needs :mod:`simgrad.stats`): ``True`` or a mapping with
-``n_resamples`` (1000), ``seed`` (0), ``tests`` (``("permutation", "bootstrap")``) adds
-``p_value`` (permutation test), ``ci_low``/``ci_high`` (bootstrap interval) and ``ceiling``
-(``stats.noise_ceiling`` of the ``b`` entry when the module provides it and the entry is a
-Dataset with trials; else empty) per row.
+**Statistics.** ``stats``: ``True`` or a mapping with ``n_resamples`` (1000), ``seed`` (0),
+``tests`` (``("permutation", "bootstrap")``) and ``trials`` (mapping a name of ``b`` to its
+trial-resolved recording ``(trials, [time,] conditions, units)``) adds per row ``p_value``
+(permutation test; the lower tail for a distance), ``ci_low``/``ci_high`` (BCa bootstrap
+interval, percentile where BCa is degenerate) and ``ceiling`` (the noise ceiling of that
+``b`` entry under the measure, from ``trials``; empty otherwise) — computed by
+:func:`simgrad.stats.score_statistics`, as ``simgrad compare`` does.
 
 >>> import numpy as np, simgrad as sg
 >>> rng = np.random.default_rng(0)
@@ -33,7 +37,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from importlib import import_module
 from typing import Any
 
 import numpy as np
@@ -44,6 +47,7 @@ from ._array import as_tensor, flatten_time
 from .allpairs import pairwise
 from .datasets import Dataset
 from .measures import measure as get_measure
+from .stats import score_statistics
 
 __all__ = ["Entry", "align", "compare", "to_dataarray"]
 
@@ -94,8 +98,10 @@ def _keys(labels: Mapping[str, np.ndarray], names: Sequence[str]) -> list[tuple]
 
 
 def align(entries: list[Entry], ref: dict[str, np.ndarray], what: str) -> list[Entry]:
-    """Reorder each labelled entry's conditions to the order of ``ref``'s labels."""
-    out = []
+    """Reorder each labelled entry's conditions to the order of ``ref``'s labels. Entries
+    without labels stay as given — unless a labelled entry had to be reordered, which would
+    leave them silently misaligned: that is a ``ValueError``."""
+    out, moved = [], False
     for e in entries:
         if e.labels is None:
             out.append(e)
@@ -119,8 +125,16 @@ def align(entries: list[Entry], ref: dict[str, np.ndarray], what: str) -> list[E
                 f"extra {sorted(extra)[:5]} (on {shared})."
             )
         pos = {k: i for i, k in enumerate(have)}
-        idx = torch.tensor([pos[k] for k in want])
+        order = [pos[k] for k in want]
+        moved = moved or order != list(range(len(order)))
+        idx = torch.tensor(order)
         out.append(Entry(e.name, e.data.index_select(e.data.ndim - 2, idx), dict(ref)))
+    bare = [e.name for e in entries if e.labels is None]
+    if moved and bare:
+        raise ValueError(
+            f"{what}{bare} carry no condition labels while other entries were reordered to "
+            "the reference's conditions: pass labels for them too (labels_a=/labels_b=)."
+        )
     return out
 
 
@@ -131,7 +145,12 @@ def _flat(e: Entry) -> torch.Tensor:
 def _stats_options(stats: Any) -> dict[str, Any] | None:
     if stats is None or stats is False:
         return None
-    opts: dict[str, Any] = {"n_resamples": 1000, "seed": 0, "tests": ("permutation", "bootstrap")}
+    opts: dict[str, Any] = {
+        "n_resamples": 1000,
+        "seed": 0,
+        "tests": ("permutation", "bootstrap"),
+        "trials": {},
+    }
     if isinstance(stats, Mapping):
         unknown = set(stats) - set(opts)
         if unknown:
@@ -139,40 +158,35 @@ def _stats_options(stats: Any) -> dict[str, Any] | None:
         opts.update(stats)
     elif stats is not True:
         raise TypeError("stats must be None, True or a mapping of options.")
+    if not isinstance(opts["trials"], Mapping):
+        raise TypeError(
+            "stats['trials'] maps a name of b to its trial-resolved recording "
+            "(trials, [time,] conditions, units), for the noise ceiling."
+        )
     return opts
 
 
-def _stats_module() -> Any:
-    try:
-        return import_module("simgrad.stats")
-    except ModuleNotFoundError as exc:
-        raise ImportError(
-            "stats= needs simgrad.stats (permutation_test, bootstrap), which this installation "
-            "lacks; call sg.compare without stats=."
-        ) from exc
-
-
-def _add_stats(df: pd.DataFrame, A: dict, B: dict, b_raw: dict, opts: dict) -> pd.DataFrame:
-    st = _stats_module()
+def _add_stats(df: pd.DataFrame, A: dict, B: dict, opts: dict) -> pd.DataFrame:
+    """``ci_low``, ``ci_high``, ``p_value`` per row and ``ceiling`` per (b, measure) from
+    :func:`simgrad.stats.score_statistics` (the same statistics as ``simgrad compare``)."""
+    n = int(opts["n_resamples"])
+    perms = n if "permutation" in opts["tests"] else 0
+    boots = n if "bootstrap" in opts["tests"] else 0
+    ceilings: dict[tuple[str, str], float] = {}
+    for (b, m), trials in ((k, opts["trials"].get(k[0])) for k in set(zip(df["b"], df["measure"]))):
+        if trials is not None:
+            got = score_statistics(m, B[b], B[b], seed=int(opts["seed"]), trials=trials)
+            ceilings[(b, m)] = got.get("ceiling", float("nan"))
     cols: dict[str, list[float]] = {"ci_low": [], "ci_high": [], "p_value": [], "ceiling": []}
-    kw = {"n_resamples": int(opts["n_resamples"]), "seed": int(opts["seed"])}
     for r in df.itertuples():
-        X, Y = A[r.a], B[r.b]
-        p = lo = hi = ceil = float("nan")
-        if "permutation" in opts["tests"]:
-            p = float(st.permutation_test(r.measure, X, Y, **kw).pvalue)
-        if "bootstrap" in opts["tests"]:
-            ci = st.bootstrap(r.measure, X, Y, **kw).confidence_interval
-            lo, hi = float(ci.low), float(ci.high)
-        nc = getattr(st, "noise_ceiling", None)
-        raw = b_raw.get(r.b)
-        if nc is not None and isinstance(raw, Dataset) and "trials" in str(raw.meta()):
-            try:
-                ceil = float(getattr(nc(r.measure, raw), "value", float("nan")))
-            except (TypeError, ValueError):
-                ceil = float("nan")
-        for k, v in zip(cols, (lo, hi, p, ceil)):
-            cols[k].append(v)
+        got = score_statistics(
+            r.measure, A[r.a], B[r.b], permutations=perms, resamples=boots, seed=int(opts["seed"])
+        )
+        nan = float("nan")
+        cols["ci_low"].append(float(got.get("ci_low", nan)))
+        cols["ci_high"].append(float(got.get("ci_high", nan)))
+        cols["p_value"].append(float(got.get("pvalue", nan)))
+        cols["ceiling"].append(float(ceilings.get((r.b, r.measure), nan)))
     return df.assign(**cols)
 
 
@@ -234,8 +248,7 @@ def compare(
                 rows.append({"a": na, "b": nb, "measure": m, "score": float(S[i, j])})
     df = pd.DataFrame(rows, columns=["a", "b", "measure", "score"])
     if opts is not None:
-        b_raw = dict(b) if isinstance(b, Mapping) else {}
-        df = _add_stats(df, A, B, b_raw, opts)
+        df = _add_stats(df, A, B, opts)
     return to_dataarray(df) if output == "xarray" else df
 
 

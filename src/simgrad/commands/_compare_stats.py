@@ -8,7 +8,6 @@ import argparse
 import csv
 import json
 import math
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -85,41 +84,23 @@ def add_statistics(rows: list[dict], x: np.ndarray, y: np.ndarray, args: argpars
             raise ValueError(f"--{flag} must be a non-negative count.")
     trials = _load_trials(args.ceiling_trials) if args.ceiling_trials else None
     for r in rows:
-        name = r["name"]
         if "error" in r:  # the measure failed on these data: reported once, no statistics
             continue
-        if args.permutations:
-            alt = "less" if r["form"] == "distance" else "greater"
-            res = sg.stats.permutation_test(
-                name, x, y, n_resamples=args.permutations, seed=args.seed, alternative=alt
+        r.update(
+            sg.stats.score_statistics(
+                r["name"],
+                x,
+                y,
+                permutations=args.permutations,
+                resamples=args.bootstrap,
+                seed=args.seed,
+                trials=trials,
             )
-            r.update(pvalue=res.pvalue, null_mean=res.null_mean)
-        if args.bootstrap:
-            r.update(_interval(sg, name, x, y, args))
-        if trials is not None and r["form"] != "distance":
-            c = sg.stats.noise_ceiling(name, trials, seed=args.seed)
-            r.update(
-                ceiling=c.ceiling,
-                ceiling_low=c.confidence_interval.low,
-                ceiling_high=c.confidence_interval.high,
-                score_over_ceiling=r["value"] / c.ceiling if c.ceiling > 0 else None,
-            )
+        )
+        if r.get("ceiling") is not None:
+            c = r["ceiling"]
+            r["score_over_ceiling"] = r["value"] / c if c > 0 else None
     return rows
-
-
-def _interval(sg: Any, name: str, x: np.ndarray, y: np.ndarray, args: Any) -> dict:
-    """BCa, or the percentile interval of the same resamples where BCa is degenerate (the
-    score on the data lies outside every resample's, e.g. a saturated score)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        res = sg.stats.bootstrap(name, x, y, n_resamples=args.bootstrap, seed=args.seed)
-    ci, method = res.confidence_interval, "BCa"
-    if not (math.isfinite(ci.low) and math.isfinite(ci.high)):
-        from ..stats.bootstrap import interval
-
-        ci = interval(res.bootstrap_distribution, res.statistic, 0.95, "percentile")
-        method = "percentile"
-    return {"ci_low": ci.low, "ci_high": ci.high, "ci_method": method}
 
 
 def _cell(v: Any) -> str:

@@ -407,7 +407,7 @@ def _resample(template, values):
     each resample re-indexes them (HSIC is unchanged by the centring of a resample: all three
     estimators annihilate row/column constants). Many samples: for a permutation of Y only
     X̃ᵀỸ_π (one product) and the permuted row-norm terms change; other resamples recompute."""
-    if values["kernel"][0] != "linear":
+    if values["kernel"][0] != "linear" or needs_inputs(template.form):
         return None
     hsic, form = values["hsic"], template.form
 

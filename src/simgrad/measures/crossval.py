@@ -225,7 +225,7 @@ for _family in ("procrustes", "nbs", "cca", "shape_metric", "svcca"):
     _h = family_hooks(_family)
     _hooks = {
         k: _without_cv(getattr(_h, k))
-        for k in ("pairwise", "streaming", "theory")
+        for k in ("pairwise", "streaming", "theory", "resample")
         if getattr(_h, k) is not None
     }
     if _hooks:

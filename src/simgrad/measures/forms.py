@@ -67,6 +67,11 @@ def transform(form: str, s: torch.Tensor) -> torch.Tensor:
     if form == "distance=one_minus_score":
         return 1 - s
     if form == "score-negative_log":
+        if bool((s.detach() <= 0).any()):
+            raise ValueError(
+                "score-negative_log is undefined for a score ≤ 0 (an unbiased or Lange CKA "
+                "can be negative): use the score or another form."
+            )
         return -torch.log(s.clamp_min(tiny(s)))
     raise ValueError(f"Unknown similarity form {form!r}.")
 

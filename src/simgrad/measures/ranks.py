@@ -133,7 +133,7 @@ def _scipy_tau_b(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor | None:
 
 def kendall_tau(x: torch.Tensor, y: torch.Tensor, variant: str = "b") -> torch.Tensor:
     """Kendall's τ_b (``variant="b"``) or τ_a between rows of ``(..., M)`` tensors, exactly,
-    in O(M log² M) without an M×M matrix.
+    without an M×M matrix: O(M log M) on CPU (scipy's merge sort), O(M log² M) elsewhere.
 
     τ_a = (n_c − n_d) / n₀ and τ_b = (n_c − n_d) / √((n₀ − n₁)(n₀ − n₂)), with n₀ = M(M−1)/2,
     n₁, n₂ the pairs tied in x, in y, and n_c − n_d = n₀ − n₁ − n₂ + n₃ − 2 n_d (n₃ = pairs

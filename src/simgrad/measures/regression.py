@@ -403,7 +403,8 @@ def _weighted_fold(x, y, w_tr, w_te, lam: float, agg: str):
     tot = (we * xc * xc).sum((-2, -1))
     if agg == "r2":
         return 1 - (we * (xc - xh) ** 2).sum((-2, -1)) / tot.clamp_min(t)
-    return (we * xc * xh).sum((-2, -1)) / (tot * (we * xh * xh).sum((-2, -1))).clamp_min(t).sqrt()
+    r = (we * xc * xh).sum((-2, -1)) / (tot * (we * xh * xh).sum((-2, -1))).clamp_min(t).sqrt()
+    return r * r if agg == "pearsonr2" else r
 
 
 def _resample(template, values):
@@ -411,8 +412,9 @@ def _resample(template, values):
     stays in the fold of its original row (the folds of the data as given), so no condition
     is ever scored against its own copy; the fit on duplicated rows is the row-weighted fit.
     Permutations (X unchanged) and the in-sample forms take the generic path."""
-    if "cv" not in values:
-        return None
+    ridgecv = template.family == "ridge" and "lambda" not in values  # λ by LOO (ridge_cv.py)
+    if "cv" not in values or ridgecv or template.tail == "reverse":
+        return None  # the generic path
     lam, agg, sym = float(values.get("lambda", 0.0)), template.form, template.tail == "sym"
     k, scheme = values["cv"]
     fn = template.build(**values)

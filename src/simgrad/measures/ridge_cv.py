@@ -115,8 +115,6 @@ def _ridgecv_card(values: dict, reverse: bool) -> dict:
         metric=False,
         symmetric=False,
         differentiable=True,
-        # λ is chosen on an absolute grid, so rescaling the predictor changes the choice;
-        # reversed, Y is the target: a common scale of the targets leaves λ and r unchanged
         # λ is picked from a fixed grid, so scaling the predictor moves the choice; scaling
         # only the target would not, but a claim must hold for both inputs (the call path
         # rescales each input at extreme magnitudes)

@@ -1,6 +1,7 @@
 """One unit of the main job: optimize, decode and measure PC capture for a (measure, seed).
 
-:func:`compute_unit` returns plain arrays (what a checkpoint holds); :func:`unit_key` is the
+:func:`optimize_units` optimizes a measure's seeds as one batch and :func:`analyse_unit` turns
+each trajectory into plain arrays (what a checkpoint holds); :func:`unit_key` is the
 hash of everything that determines them (dataset content via :func:`fingerprint`, measure,
 seed, target, max_iter, lr, labels, decode budget, device type).
 """
@@ -19,7 +20,6 @@ from .._io import args_hash
 __all__ = [
     "FORMAT",
     "analyse_unit",
-    "compute_unit",
     "decodable_labels",
     "fingerprint",
     "load_dataset",
@@ -56,7 +56,7 @@ _DECODING = (
 
 
 def required_arrays(labels: Sequence[str]) -> tuple[str, ...]:
-    """The arrays a unit's checkpoint must hold to be used (see :func:`compute_unit`)."""
+    """The arrays a unit's checkpoint must hold to be used (see :func:`analyse_unit`)."""
     return _ALWAYS + (_DECODING if labels else ())
 
 
@@ -187,21 +187,6 @@ def optimize_units(
     if any(getattr(t, "interrupted", False) for t in trajs):  # Ctrl-C: keep nothing partial
         raise KeyboardInterrupt
     return trajs, time.perf_counter() - t0
-
-
-def compute_unit(
-    ds: Any,
-    measure: str,
-    seed: int,
-    options: Any,
-    labels: Sequence[str],
-    bar: Any,
-    log: Callable[[str], None],
-) -> dict[str, np.ndarray]:
-    """Optimize, decode and measure PC capture for one (measure, seed): checkpoint arrays."""
-    (traj,), t_opt = optimize_units(ds, measure, [seed], options, bar)
-    bar.close()
-    return analyse_unit(traj, t_opt, ds, options, labels, log)
 
 
 def analyse_unit(

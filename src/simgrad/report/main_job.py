@@ -51,10 +51,16 @@ def run(
     from .._io import locked_dir
     from .._threads import configure_torch
 
-    configure_torch()  # no spinning, threads from the cores available (SIMGRAD_THREADS)
     opts = RunOptions.create(config, dataset=dataset, **options)
-    with locked_dir(opts.out):  # a second run into the same folder waits (one line said)
-        result = write_run(compute(opts, progress=progress), progress=progress)
+    import torch
+
+    before = torch.get_num_threads()
+    try:
+        configure_torch()  # no spinning, threads from the cores available (SIMGRAD_THREADS)
+        with locked_dir(opts.out):  # a second run into the same folder waits (one line said)
+            result = write_run(compute(opts, progress=progress), progress=progress)
+    finally:
+        torch.set_num_threads(before)  # the caller's setting (e.g. a notebook's) comes back
     if progress:
         from ..measures import short_name
 

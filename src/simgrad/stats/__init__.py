@@ -21,6 +21,7 @@ from .bootstrap import BootstrapResult, ConfidenceInterval, bootstrap
 from .ceiling import NoiseCeilingResult, noise_ceiling, spearman_brown
 from .chance import ChanceLevel, NullCalibratedResult, chance_level, null_calibrated
 from .permutation import PermutationTestResult, permutation_test
+from .summary import score_statistics
 
 __all__ = [
     "BootstrapResult",
@@ -34,5 +35,6 @@ __all__ = [
     "noise_ceiling",
     "null_calibrated",
     "permutation_test",
+    "score_statistics",
     "spearman_brown",
 ]

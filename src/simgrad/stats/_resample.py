@@ -71,7 +71,13 @@ def prepare(
             f"{what} needs at least {MIN_CONDITIONS} conditions to move, got {c}; "
             "a null or an interval over fewer conditions is meaningless."
         )
-    return Prepared(m, pair.X, pair.Y, pair.n_conditions, c, n // c)
+    # the call path's scale guard, as sg.score applies it: a scale-free measure sees data
+    # rescaled by a power of two (exact), another refuses magnitudes it cannot compute at
+    x, y = pair.X, pair.Y
+    if not pair.plain_scale:
+        x = m._guard_scale(x, pair.x_scale, "X")
+        y = m._guard_scale(y, pair.y_scale, "Y")
+    return Prepared(m, x, y, pair.n_conditions, c, n // c)
 
 
 def condition_rows(idx: np.ndarray, n_time: int, stride: int) -> torch.Tensor:

@@ -6,7 +6,7 @@ them to
 
     α₁ = Φ(z₀ + (z₀ + z_α)/(1 − â(z₀ + z_α))),   α₂ = Φ(z₀ + (z₀ + z₁₋α)/(1 − â(z₀ + z₁₋α)))
 
-with z₀ = Φ⁻¹(#{θ* < θ̂} + #{θ* ≤ θ̂})/(2B) and the acceleration â = Σ U³ / (6 (Σ U²)^{3/2}),
+with z₀ = Φ⁻¹((#{θ* < θ̂} + #{θ* ≤ θ̂})/(2B)) and the acceleration â = Σ U³ / (6 (Σ U²)^{3/2}),
 U_i = (C − 1)(θ̄₍.₎ − θ₍ᵢ₎) from the leave-one-condition-out jackknife.
 
 Duplicated conditions: a resample holds some conditions more than once. Plug-in measures

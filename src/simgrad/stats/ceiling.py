@@ -1,10 +1,11 @@
 """``sg.stats.noise_ceiling``: how similar a recording is to itself under a measure.
 
 Split-half reliability: the trials of each condition are split at random into two disjoint
-halves of k/2, each half averaged, and the measure taken between the two averages, r_half.
-Spearman–Brown corrects it to the full k trials (each full average has twice the trials):
+halves of h = ⌊k/2⌋ trials (one trial is left out when k is odd), each half averaged, and the
+measure taken between the two averages, r_half. Spearman–Brown corrects it to the full k
+trials, a factor m = k/h more (m = 2 for even k):
 
-    r_k = 2·r_half / (1 + r_half)
+    r_k = m·r_half / (1 + (m − 1)·r_half)
 
 (``correction=None`` reports r_half; a non-positive r_half — e.g. a cross-validated R² below
 0 — is left uncorrected: the correction assumes a positive reliability). The ceiling is the

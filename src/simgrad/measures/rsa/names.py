@@ -13,6 +13,7 @@ import math
 from dataclasses import dataclass
 
 from ..forms import register_similarity
+from ..grammar import parse_number
 from ..registry import Param, Template, alias, format_number, register
 from .compare import COMPARISONS, DISTANCES, EXACT_COMPARISONS, RANK_BASED
 from .rdms import RDMS
@@ -38,7 +39,7 @@ def _parse_compare(text: str) -> Comparison:
         return Comparison(text)
     prefix = "(soft_spearman-strength="
     if text.startswith(prefix) and text.endswith(")"):
-        s = float(text[len(prefix) : -1])
+        s = parse_number(text[len(prefix) : -1])
         if not (math.isfinite(s) and s > 0):
             raise ValueError
         return Comparison("soft_spearman", s)
