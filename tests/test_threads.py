@@ -1,5 +1,5 @@
-"""Thread settings for shared machines (simgrad._threads): no spinning, threads from the
-cores this process may use, the SIMGRAD_THREADS knob."""
+"""Thread settings for shared machines (simgrad._threads): a short spin, threads from the
+cores this process may use that are idle, the SIMGRAD_THREADS knob."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from simgrad import _threads
 
 
 def _python(code: str, **env: str) -> str:
-    e = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "SIMGRAD_THREADS")}
+    drop = ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "SIMGRAD_THREADS")
+    e = {k: v for k, v in os.environ.items() if k not in drop}
     e.pop("OMP_NUM_THREADS", None)
     e.update(env)
     out = subprocess.run(
@@ -42,24 +43,36 @@ def test_the_knob_wins_over_omp_num_threads_and_the_machine():
     assert _threads.thread_count({}) == _threads.available_cpus()
 
 
+@pytest.mark.parametrize(("idle", "want"), [(0.1, 1), (0.98, 1), (1.6, 2), (64.0, None)])
+def test_threads_follow_the_idle_cores(idle, want):
+    """One core busy elsewhere on two: one thread (two were 1.9× slower); never more threads
+    than the cores this process may use."""
+    n = _threads.available_cpus()
+    expect = n if want is None else min(n, want)
+    assert _threads.thread_count({}, idle=idle) == expect
+
+
+def test_idle_cpus_reads_proc_stat():
+    idle = _threads.idle_cpus(window=0.05)
+    assert idle is None or 0.0 <= idle <= (os.cpu_count() or 1) + 1e-9
+
+
 def test_env_defaults_keep_the_users_choice():
     env = {"OMP_WAIT_POLICY": "ACTIVE", "SIMGRAD_THREADS": "2"}
     _threads.set_env_defaults(env)
-    assert env == {
-        "OMP_WAIT_POLICY": "ACTIVE",
-        "KMP_BLOCKTIME": "0",
-        "SIMGRAD_THREADS": "2",
-        "OMP_NUM_THREADS": "2",
-    }
+    assert env == {"OMP_WAIT_POLICY": "ACTIVE", "SIMGRAD_THREADS": "2", "OMP_NUM_THREADS": "2"}
+    env = {"GOMP_SPINCOUNT": "50"}
+    _threads.set_env_defaults(env)
+    assert env == {"GOMP_SPINCOUNT": "50"}
 
 
-def test_import_simgrad_sets_passive_waiting_before_torch_loads():
+def test_import_simgrad_sets_a_short_spin_before_torch_loads():
     code = (
         "import sys, os; import simgrad; "
-        "print(os.environ['OMP_WAIT_POLICY'], 'torch' in sys.modules)"
+        "print(os.environ.get('GOMP_SPINCOUNT'), 'torch' in sys.modules)"
     )
-    assert _python(code) == "PASSIVE True"
-    assert _python(code, OMP_WAIT_POLICY="ACTIVE") == "ACTIVE True"
+    assert _python(code) == "1000 True"
+    assert _python(code, OMP_WAIT_POLICY="ACTIVE") == "None True"
 
 
 def test_configure_torch_applies_the_knob():
