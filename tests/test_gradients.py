@@ -37,7 +37,10 @@ def _rand(shape, seed, dtype=torch.float64):
 def test_gradcheck_random_inputs(name):
     m = sg.measure(name)
     X = _rand((12, 4), 1).requires_grad_()
-    Y = (_rand((12, 3), 2) + 0.5 * X.detach()[:, :3]).requires_grad_()
+    # −log s is defined for a positive score only (it is refused at s ≤ 0): relate Y to X
+    # strongly enough that the unbiased kernel CKAs are positive on these 12 samples
+    w = 2.0 if name.endswith("-negative_log") else 0.5
+    Y = (_rand((12, 3), 2) + w * X.detach()[:, :3]).requires_grad_()
     assert torch.autograd.gradcheck(
         lambda a, b: m(a, b), (X, Y), eps=1e-6, atol=1e-5, rtol=1e-4, fast_mode=True
     )
