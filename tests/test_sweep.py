@@ -487,7 +487,10 @@ def test_interrupted_sweep_resumes_without_recomputing(tmp_path, client, expecte
             **RUN_OPTIONS,
         )
     finished = {p: p.stat().st_mtime_ns for p in tmp_path.glob(f"units/*/{MARKER}")}
-    assert 1 <= len(finished) < 4
+    # workers write their unit's marker themselves: on a fast machine the other units may
+    # finish while the first completion is being reported, so up to all 4 can be done here
+    # (the resume below must then recompute none of them)
+    assert 1 <= len(finished) <= 4
     assert json.loads((tmp_path / "sweep.json").read_text())["status"] == "running"
     assert not (tmp_path / "results").exists()
 
