@@ -37,3 +37,52 @@ def thin(scores: np.ndarray, step: float = 0.01) -> np.ndarray:
     if keep[-1] != scores.size - 1:
         keep.append(scores.size - 1)
     return np.array(keep)
+
+
+#: the kinds of data of the property test (tests/test_properties.py) and its regressions
+PROPERTY_KINDS = (
+    "normal",
+    "ties",
+    "duplicated_rows",
+    "one_hot",
+    "constant_column",
+    "identity",
+    "related",
+)
+
+
+def property_matrix(kind: str, n: int, d: int, rng: np.random.Generator) -> np.ndarray:
+    """One ``(n, d)`` input of the property test's kind ``kind`` (``"related"`` draws normal
+    data here; :func:`property_case` relates Y to it)."""
+    if kind == "ties":
+        return rng.integers(0, 3, size=(n, d)).astype(float)
+    if kind == "duplicated_rows":
+        x = rng.normal(size=(n, d))
+        x[n // 2 :] = x[: n - n // 2]
+        return x
+    if kind == "one_hot":
+        return np.eye(d)[rng.integers(0, d, size=n)]
+    if kind == "constant_column":
+        x = rng.normal(size=(n, d))
+        x[:, 0] = 1.5
+        return x
+    if kind == "identity":
+        return np.eye(n, d)
+    return rng.normal(size=(n, d))
+
+
+def property_case(kind: str, n: int, dx: int, dy: int, dtype: str, scale: float, seed: int):
+    """The property test's pair (X, Y) as float tensors requiring gradients: X of ``kind``,
+    Y related to X (``"related"``) or of a kind chosen by the seed, both times ``scale``."""
+    import torch
+
+    rng = np.random.default_rng(seed)
+    x = property_matrix(kind, n, dx, rng)
+    if kind == "related":
+        y = x @ rng.normal(size=(dx, dy)) + 0.1 * rng.normal(size=(n, dy))
+    else:
+        y = property_matrix(PROPERTY_KINDS[seed % len(PROPERTY_KINDS)], n, dy, rng)
+    t = getattr(torch, dtype)
+    X = torch.tensor(x * scale, dtype=t, requires_grad=True)
+    Y = torch.tensor(y * scale, dtype=t, requires_grad=True)
+    return X, Y

@@ -28,6 +28,7 @@ import pytest
 import torch
 
 import simgrad as sg
+from helpers import PROPERTY_KINDS, property_case
 
 hypothesis = pytest.importorskip("hypothesis")
 from hypothesis import HealthCheck, given, settings  # noqa: E402
@@ -35,7 +36,7 @@ from hypothesis import strategies as st  # noqa: E402
 
 EXAMPLES = int(os.environ.get("SIMGRAD_HYPOTHESIS_EXAMPLES", "1"))
 LOG = os.environ.get("SIMGRAD_HYPOTHESIS_LOG")
-KINDS = ("normal", "ties", "duplicated_rows", "one_hot", "constant_column", "identity", "related")
+KINDS = PROPERTY_KINDS
 NAMES = sg.measures("*")
 
 PROFILE = settings(
@@ -77,35 +78,8 @@ def _rotate(case: dict, name: str) -> dict:
     }
 
 
-def _matrix(kind: str, n: int, d: int, rng: np.random.Generator) -> np.ndarray:
-    if kind == "ties":
-        return rng.integers(0, 3, size=(n, d)).astype(float)
-    if kind == "duplicated_rows":
-        x = rng.normal(size=(n, d))
-        x[n // 2 :] = x[: n - n // 2]
-        return x
-    if kind == "one_hot":
-        return np.eye(d)[rng.integers(0, d, size=n)]
-    if kind == "constant_column":
-        x = rng.normal(size=(n, d))
-        x[:, 0] = 1.5
-        return x
-    if kind == "identity":
-        return np.eye(n, d)
-    return rng.normal(size=(n, d))
-
-
 def make_case(c: dict) -> tuple[torch.Tensor, torch.Tensor]:
-    rng = np.random.default_rng(c["seed"])
-    x = _matrix(c["kind"], c["n"], c["dx"], rng)
-    if c["kind"] == "related":
-        y = x @ rng.normal(size=(c["dx"], c["dy"])) + 0.1 * rng.normal(size=(c["n"], c["dy"]))
-    else:
-        y = _matrix(KINDS[c["seed"] % len(KINDS)], c["n"], c["dy"], rng)
-    dtype = getattr(torch, c["dtype"])
-    X = torch.tensor(x * c["scale"], dtype=dtype, requires_grad=True)
-    Y = torch.tensor(y * c["scale"], dtype=dtype, requires_grad=True)
-    return X, Y
+    return property_case(c["kind"], c["n"], c["dx"], c["dy"], c["dtype"], c["scale"], c["seed"])
 
 
 def _record(name: str, case: dict, outcome: str, message: str = "") -> None:

@@ -28,8 +28,7 @@ import pytest
 import torch
 
 import simgrad as sg
-
-KINDS = ("normal", "ties", "duplicated_rows", "one_hot", "constant_column", "identity", "related")
+from helpers import property_case
 
 # (measure, kind, n, dx, dy, dtype, scale, seed) as drawn by the property test
 EUCLIDEAN_CASES = [
@@ -62,36 +61,7 @@ CV_CASES = [
 VERSA_CASES = [("versa", "normal", 5, 5, 7, "float64", 1e32, 1436164742)]
 
 
-def _matrix(kind: str, n: int, d: int, rng: np.random.Generator) -> np.ndarray:
-    """tests/test_properties.py's generator (same draws in the same order)."""
-    if kind == "ties":
-        return rng.integers(0, 3, size=(n, d)).astype(float)
-    if kind == "duplicated_rows":
-        x = rng.normal(size=(n, d))
-        x[n // 2 :] = x[: n - n // 2]
-        return x
-    if kind == "one_hot":
-        return np.eye(d)[rng.integers(0, d, size=n)]
-    if kind == "constant_column":
-        x = rng.normal(size=(n, d))
-        x[:, 0] = 1.5
-        return x
-    if kind == "identity":
-        return np.eye(n, d)
-    return rng.normal(size=(n, d))
-
-
-def _case(kind, n, dx, dy, dtype, scale, seed) -> tuple[torch.Tensor, torch.Tensor]:
-    rng = np.random.default_rng(seed)
-    x = _matrix(kind, n, dx, rng)
-    if kind == "related":
-        y = x @ rng.normal(size=(dx, dy)) + 0.1 * rng.normal(size=(n, dy))
-    else:
-        y = _matrix(KINDS[seed % len(KINDS)], n, dy, rng)
-    t = getattr(torch, dtype)
-    X = torch.tensor(x * scale, dtype=t, requires_grad=True)
-    Y = torch.tensor(y * scale, dtype=t, requires_grad=True)
-    return X, Y
+_case = property_case  # the property test's generator: same draws in the same order
 
 
 def _value_and_gradient(name: str, X: torch.Tensor, Y: torch.Tensor) -> float:
