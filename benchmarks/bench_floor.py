@@ -135,7 +135,7 @@ def _data(n: int, p: int, q: int) -> tuple[np.ndarray, np.ndarray]:
     return X, Y
 
 
-def run(n: int, p: int, q: int, repeats: int, peers: bool) -> list[dict]:
+def run(n: int, p: int, q: int, repeats: int, peers: bool, only: str | None = None) -> list[dict]:
     X, Y = _data(n, p, q)
     x, y = torch.as_tensor(X), torch.as_tensor(Y)
     rows = []
@@ -145,6 +145,8 @@ def run(n: int, p: int, q: int, repeats: int, peers: bool) -> list[dict]:
             "RDMs": best(lambda: (rdm(x, "correlation"), rdm(y, "correlation")), repeats),
         }
         for label, name, floor in MEASURES:
+            if only and only not in label:
+                continue
             m = sg.measure(name)
             t = best(lambda m=m: m(x, y), repeats)
             value = float(m(x, y))
@@ -161,7 +163,7 @@ def run(n: int, p: int, q: int, repeats: int, peers: bool) -> list[dict]:
 
 
 def markdown(rows: list[dict], args: argparse.Namespace) -> str:
-    floors = {r["floor"]: r["floor_s"] for r in rows}
+    floors = {"products": np.nan, "RDMs": np.nan} | {r["floor"]: r["floor_s"] for r in rows}
     out = [
         f"n = {args.n} samples, {args.p} vs {args.q} units, float64, torch threads = "
         f"{torch.get_num_threads()}, best of {args.repeats}; floors in this run: products "
@@ -194,11 +196,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0 = default)")
     ap.add_argument("--no-peers", action="store_true")
+    ap.add_argument("--only", help="only the rows whose label contains this text")
     ap.add_argument("--markdown", action="store_true", help="(the table is always markdown)")
     args = ap.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    rows = run(args.n, args.p, args.q, args.repeats, not args.no_peers)
+    rows = run(args.n, args.p, args.q, args.repeats, not args.no_peers, args.only)
     print(markdown(rows, args))
     return 0
 

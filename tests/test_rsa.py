@@ -11,6 +11,7 @@ from rsatoolbox.rdm import RDMs, calc_rdm, compare
 from scipy.spatial.distance import pdist
 
 import simgrad as sg
+from simgrad.measures.ranks import rankdata_pair
 from simgrad.measures.rsa import (
     EXACT_COMPARISONS,
     RDMS,
@@ -182,6 +183,42 @@ def test_kendall_matches_scipy_on_long_vectors_with_ties():
             s = np.sign(a[:, None] - a[None]) * np.sign(b[:, None] - b[None])
             ta = s[np.triu_indices(m, 1)].sum() / max(m * (m - 1) / 2, 1)
             assert abs(kendall_tau(torch.as_tensor(a), torch.as_tensor(b), "a").item() - ta) < 1e-12
+
+
+def test_kendall_exact_when_values_differ_only_in_their_lowest_bits():
+    """The CPU route sorts keys packed with their index, which orders them up to their low
+    bits: values equal there but not in full (and exact ties, ±0) must still count right."""
+    rng = np.random.default_rng(11)
+    for m in (3, 64, 2049):
+        a = 1.0 + rng.integers(0, 40, m) * 2.0**-48
+        b = -1.0 - rng.integers(0, 40, m) * 2.0**-45 + (a - 1) * 3
+        b[: m // 4] = rng.choice([0.0, -0.0], m // 4)
+        for x, y in ((a, b), (b, a)):
+            tb = kendall_tau(torch.as_tensor(x), torch.as_tensor(y)).item()
+            assert abs(tb - scipy.stats.kendalltau(x, y).statistic) < 1e-12
+            s = np.sign(x[:, None] - x[None]) * np.sign(y[:, None] - y[None])
+            ta = s[np.triu_indices(m, 1)].sum() / (m * (m - 1) / 2)
+            assert abs(kendall_tau(torch.as_tensor(x), torch.as_tensor(y), "a").item() - ta) < 1e-12
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_kendall_and_ranks_on_long_tied_vectors_serial_and_threaded(threads):
+    """Past 2¹⁶ entries the CPU route ranks x and y in two threads and cuts the discordant
+    count at an x-group boundary: ties across the cut must not be counted."""
+    rng = np.random.default_rng(12)
+    m = 70_001
+    a = rng.integers(0, 7, m).astype(float)  # long x-groups: the cut lands inside one
+    b = np.round(a + rng.normal(size=m), 1)
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        tb = kendall_tau(torch.as_tensor(a), torch.as_tensor(b)).item()
+        ra, rb = rankdata_pair(torch.as_tensor(a), torch.as_tensor(b))
+    finally:
+        torch.set_num_threads(before)
+    assert abs(tb - scipy.stats.kendalltau(a, b).statistic) < 1e-12
+    np.testing.assert_array_equal(ra.numpy(), scipy.stats.rankdata(a))
+    np.testing.assert_array_equal(rb.numpy(), scipy.stats.rankdata(b))
 
 
 def test_rankdata_matches_scipy_batched():

@@ -2,8 +2,9 @@
 
 - :func:`rankdata`: ranks 1…M with ties given their average rank (scipy ``rankdata``), by a
   radix sort of the floats' order-preserving integer keys.
-- :func:`kendall_tau`: τ_b or τ_a exactly, with no M×M matrix: on CPU by scipy's compiled
-  merge-sort count (O(M log M); 5× faster than the torch route at M = 8·10⁶), elsewhere
+- :func:`kendall_tau`: τ_b or τ_a exactly, with no M×M matrix: on CPU by three value sorts
+  of packed integer keys and scipy's compiled Fenwick-tree count of discordant pairs
+  (O(M log M); 1.3 s at M = 8·10⁶, where ``scipy.stats.kendalltau`` takes 3.4 s), elsewhere
   by a vectorized torch merge sort that counts inversions (O(M log² M)).
 - :func:`soft_rank`: Blondel et al.'s (2020) differentiable ranks, the projection of
   ``strength · zscore(v)`` onto the permutahedron.
@@ -15,13 +16,14 @@
 from __future__ import annotations
 
 import math
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import torch
 
 from .linalg import tiny
 
-__all__ = ["kendall_tau", "rankdata", "soft_rank"]
+__all__ = ["kendall_tau", "rankdata", "rankdata_pair", "soft_rank"]
 
 
 def _order_keys(v: torch.Tensor) -> torch.Tensor:
@@ -65,6 +67,8 @@ def rankdata(v: torch.Tensor) -> torch.Tensor:
     [3.5, 1.0, 3.5, 2.0]
     """
     v = v.detach()
+    if v.device.type == "cpu" and v.ndim == 1 and 0 < v.shape[-1] < 2**31:
+        return _rankdata_cpu(v)
     s, idx = torch.sort(_order_keys(v), dim=-1, stable=True)
     new = _starts(s)
     if bool(new.all()):  # no ties: the sorted positions are the ranks
@@ -75,6 +79,31 @@ def rankdata(v: torch.Tensor) -> torch.Tensor:
     del s
     avg = (start + end).to(v.dtype) / 2 + 1
     return torch.empty_like(avg).scatter_(-1, idx, avg)
+
+
+def rankdata_pair(a: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(rankdata(a), rankdata(b))``; long CPU vectors are ranked in two threads when torch
+    may use more than one (numpy's sorts release the GIL)."""
+    if a.device.type == "cpu" and torch.get_num_threads() > 1 and a.shape[-1] >= 1 << 16:
+        with ThreadPoolExecutor(2) as pool:
+            fb = pool.submit(rankdata, b)
+            return rankdata(a), fb.result()
+    return rankdata(a), rankdata(b)
+
+
+def _rankdata_cpu(v: torch.Tensor) -> torch.Tensor:
+    """:func:`rankdata` of a 1-D CPU tensor by :func:`_packed_order` (value sorts only)."""
+    idx, new = _packed_order(_order_keys(v).numpy())
+    m = new.size
+    if bool(new.all()):
+        pos = np.arange(1, m + 1, dtype=np.float64)
+    else:  # a run from s to e (0-based, inclusive) gets the average rank (s + e) / 2 + 1
+        starts = np.flatnonzero(new)
+        ends = np.append(starts[1:], m) - 1
+        pos = np.repeat((starts + ends) / 2 + 1, np.diff(np.append(starts, m)))
+    out = np.empty(m, dtype=np.float64)
+    out[idx] = pos
+    return torch.from_numpy(out).to(v.dtype)
 
 
 def _pairs_tied(s: torch.Tensor, new: torch.Tensor) -> torch.Tensor:
@@ -112,28 +141,124 @@ def _inversions(y: torch.Tensor) -> torch.Tensor:
     return inv
 
 
-def _scipy_tau_b(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor | None:
-    """τ_b of each row by scipy's compiled merge-sort count (``scipy.stats.kendalltau``, O(M
-    log M)), 0 where a row is all ties; ``None`` without scipy (the torch route is used)."""
+def _tied_np(new: np.ndarray) -> int:
+    """Σ t(t−1)/2 over the runs of a sorted sequence, from its run-start flags."""
+    if bool(new.all()):  # no ties, the common case for continuous data
+        return 0
+    sizes = np.diff(np.flatnonzero(new), append=new.size)
+    return int((sizes * (sizes - 1) // 2).sum())
+
+
+def _packed_order(k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The ascending order of the int64 order keys ``k`` and its run-start flags (True where
+    a new value starts), by value sorts only (numpy's vectorized sort is several times
+    faster than an argsort): each key's top bits are packed with its index and sorted,
+    which orders the keys up to their low bits; the runs whose top bits collide (rare, and
+    where the ties are) are then ordered by the full keys."""
+    m = k.size
+    bits = max(1, m.bit_length())
+    packed = ((k >> bits) << bits) | np.arange(m, dtype=np.int64)
+    packed.sort()
+    idx = packed & ((1 << bits) - 1)
+    top = packed >> bits
+    del packed
+    same = top[1:] == top[:-1]
+    del top
+    new = np.ones(m, dtype=bool)
+    if same.any():
+        grp = np.concatenate([[True], ~same])  # run starts of the top bits
+        pos = np.flatnonzero(np.concatenate([same, [False]]) | np.concatenate([[False], same]))
+        gid = np.cumsum(grp)[pos]
+        full = k[idx[pos]]
+        o = np.lexsort((full, gid))
+        idx[pos] = idx[pos][o]
+        full, gid = full[o], gid[o]
+        new[pos[1:]] = (gid[1:] != gid[:-1]) | (full[1:] != full[:-1])
+    return idx, new
+
+
+def _dense_ranks(k: np.ndarray) -> tuple[np.ndarray, int]:
+    """Dense ranks 1…K of the int64 order keys ``k`` and the number of pairs tied."""
+    idx, new = _packed_order(k)
+    ranks = np.empty(k.size, dtype=np.int64)
+    ranks[idx] = np.cumsum(new)
+    return ranks, _tied_np(new)
+
+
+def _count_cpu(xk: torch.Tensor, yk: torch.Tensor) -> tuple[int, int, int] | None:
+    """(n_c − n_d, n₁, n₂) of one row of order keys on CPU (``None`` without scipy's compiled
+    Fenwick-tree count ``scipy.stats._stats._kendall_dis``, or beyond 2³¹ entries).
+
+    Dense ranks of x and y (:func:`_dense_ranks`), one value sort of the packed pairs
+    (rank_x, rank_y), which is the lexicographic order by (x, y) and gives n₃ (pairs tied in
+    both), and an O(M log M) count of the discordant pairs along it.
+    """
     try:
-        from scipy.stats import kendalltau
-    except ImportError:  # pragma: no cover - scipy is a dependency
+        from scipy.stats._stats import _kendall_dis  # noqa: F401 - used by _discordant
+    except ImportError:  # pragma: no cover - a scipy without the private helper
         return None
-    m = x.shape[-1]
-    xn = x.detach().reshape(-1, m).to(torch.float64).numpy()
-    yn = y.detach().reshape(-1, m).to(torch.float64).numpy()
+    m = xk.shape[-1]
+    bits = max(1, m.bit_length())
+    if 2 * bits > 62:  # pragma: no cover - 2³¹ entries: an RDM of 65 000 samples
+        return None
+    n0 = m * (m - 1) // 2
+    parallel = torch.get_num_threads() > 1 and m >= 1 << 16
+    with ThreadPoolExecutor(2 if parallel else 1) as pool:  # numpy's sorts release the GIL
+        fy = pool.submit(_dense_ranks, yk.numpy())
+        rx, n1 = _dense_ranks(xk.numpy())
+        ry, n2 = fy.result()
+        pair = (rx << bits) | ry
+        del rx, ry
+        pair.sort()
+        n3 = _tied_np(np.concatenate([[True], pair[1:] != pair[:-1]])) if n1 and n2 else 0
+        nd = _discordant(pair >> bits, pair & ((1 << bits) - 1), pool if parallel else None)
+    return n0 - n1 - n2 + n3 - 2 * nd, n1, n2
+
+
+def _discordant(rx: np.ndarray, ry: np.ndarray, pool: ThreadPoolExecutor | None) -> int:
+    """Pairs i < j of different x with ry_i > ry_j, for ``rx`` sorted (scipy's Fenwick tree).
+
+    With a ``pool`` the sequence is cut at the x-group boundary nearest its middle: each half
+    is counted in its own thread (the count releases the GIL) and the pairs across the cut
+    are counted from the halves' sorted ranks by one ``searchsorted``."""
+    from scipy.stats._stats import _kendall_dis
+
+    m = rx.size
+    h = int(np.searchsorted(rx, rx[m // 2 - 1], side="right")) if pool is not None else m
+    if h >= m:
+        return int(_kendall_dis(rx, ry))
+    first = pool.submit(_kendall_dis, rx[:h], ry[:h])
+    second = int(_kendall_dis(rx[h:], ry[h:]))
+    lo, hi = np.sort(ry[:h]), np.sort(ry[h:])
+    cross = int(h * (m - h) - np.searchsorted(lo, hi, side="right").sum())
+    return int(first.result()) + second + cross
+
+
+def _cpu_tau(xb: torch.Tensor, yb: torch.Tensor, variant: str) -> torch.Tensor | None:
+    """τ of each row of ``(B, M)`` order keys by :func:`_count_cpu`, 0 where a row is all
+    ties (τ_b) ; ``None`` without scipy's count (the torch route is used)."""
+    m = xb.shape[-1]
+    n0 = m * (m - 1) // 2
     out = []
-    for a, b in zip(xn, yn):
-        if m < 2 or (a == a[0]).all() or (b == b[0]).all():
+    for a, b in zip(xb, yb):
+        if m < 2:
             out.append(0.0)
+            continue
+        parts = _count_cpu(a, b)
+        if parts is None:  # pragma: no cover - see _count_cpu
+            return None
+        diff, n1, n2 = parts
+        if variant == "a":
+            out.append(diff / n0)
         else:
-            out.append(float(kendalltau(a, b).statistic))
+            den = math.sqrt(n0 - n1) * math.sqrt(n0 - n2)
+            out.append(diff / den if den > 0 else 0.0)
     return torch.tensor(out, dtype=torch.float64)
 
 
 def kendall_tau(x: torch.Tensor, y: torch.Tensor, variant: str = "b") -> torch.Tensor:
     """Kendall's τ_b (``variant="b"``) or τ_a between rows of ``(..., M)`` tensors, exactly,
-    without an M×M matrix: O(M log M) on CPU (scipy's merge sort), O(M log² M) elsewhere.
+    without an M×M matrix: O(M log M) on CPU (:func:`_count_cpu`), O(M log² M) elsewhere.
 
     τ_a = (n_c − n_d) / n₀ and τ_b = (n_c − n_d) / √((n₀ − n₁)(n₀ − n₂)), with n₀ = M(M−1)/2,
     n₁, n₂ the pairs tied in x, in y, and n_c − n_d = n₀ − n₁ − n₂ + n₃ − 2 n_d (n₃ = pairs
@@ -148,15 +273,9 @@ def kendall_tau(x: torch.Tensor, y: torch.Tensor, variant: str = "b") -> torch.T
     xb = _order_keys(x).reshape(-1, m)
     yb = _order_keys(y).reshape(-1, m)
     n0 = m * (m - 1) // 2
-    scipy_tau = _scipy_tau_b(x, y) if x.device.type == "cpu" else None
-    if scipy_tau is not None:
-        if variant == "b":
-            return scipy_tau.clamp(-1.0, 1.0).to(x.dtype).reshape(shape)
-        xs, ys = torch.sort(xb, dim=-1).values, torch.sort(yb, dim=-1).values
-        n1, n2 = _pairs_tied(xs, _starts(xs)), _pairs_tied(ys, _starts(ys))
-        den = ((n0 - n1).to(torch.float64) * (n0 - n2).to(torch.float64)).sqrt()
-        diff = torch.round(scipy_tau * den)  # the integer n_c − n_d, exactly
-        return (diff / max(n0, 1)).clamp(-1.0, 1.0).to(x.dtype).reshape(shape)
+    cpu_tau = _cpu_tau(xb, yb, variant) if x.device.type == "cpu" else None
+    if cpu_tau is not None:
+        return cpu_tau.clamp(-1.0, 1.0).to(x.dtype).reshape(shape)
     # lexicographic sort by (x, y)
     o1 = torch.sort(yb, dim=-1, stable=True).indices
     o2 = torch.sort(xb.gather(-1, o1), dim=-1, stable=True).indices

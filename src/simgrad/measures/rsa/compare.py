@@ -31,7 +31,7 @@ from __future__ import annotations
 import torch
 
 from ..linalg import double_center, owned, safe_sqrt, sym_matrix_function, tiny
-from ..ranks import kendall_tau, rankdata, soft_rank
+from ..ranks import kendall_tau, rankdata_pair, soft_rank
 from .rdms import upper_triangle
 
 __all__ = [
@@ -212,7 +212,7 @@ def compare_rdms(
             raise ValueError(f"soft_spearman needs a positive strength, got {strength!r}.")
         return _pearson(soft_rank(vx, strength), soft_rank(vy, strength))
     if compare in ("spearman", "rho_a"):
-        rx, ry = rankdata(vx), rankdata(vy)
+        rx, ry = rankdata_pair(vx, vy)
         if compare == "spearman":
             return _pearson(rx, ry)
         m = rx.shape[-1]
