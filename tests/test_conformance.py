@@ -394,6 +394,22 @@ def test_cv_forms_against_sklearn_folds(lam, agg):
     del rng
 
 
+@pytest.mark.parametrize("agg", ["r2", "pearsonr"])
+def test_cv_from_fold_moments_with_an_offset_and_a_wide_candidate(agg):
+    """The cross-validated forms fit each fold from the fold moments (totals minus the fold):
+    data far from the origin (cancellation) and more candidate units than training rows."""
+    X3, Y3 = _pair((3, 10, 4), (3, 10, 40), seed=8)
+    X3, Y3 = X3 + 1e3, Y3 - 5e2
+    Xf, Yf = _flat(X3), _flat(Y3)
+    perm = np.random.default_rng(0).permutation(10)
+    sets = [np.flatnonzero(np.isin(np.arange(30) % 10, f)) for f in np.array_split(perm, 5)]
+    for lam in (0.0, 1.0):
+        fam = "linear_regression" if lam == 0 else f"ridge-lambda={lam}"
+        assert sg.score(f"{fam}-{agg}-cv=5folds", X3, Y3) == pytest.approx(
+            _cv_reference(Xf, Yf, sets, lam, agg), abs=1e-8
+        )
+
+
 def test_symmetrized_regression_is_the_mean_of_both_directions():
     X, Y = _pair((40, 5), (40, 6))
     both = 0.5 * (sg.score("ridge-lambda=10-r2", X, Y) + sg.score("ridge-lambda=10-r2", Y, X))

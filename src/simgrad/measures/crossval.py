@@ -33,7 +33,7 @@ import math
 
 import torch
 
-from .linalg import inv_sqrt_psd, require_positive, safe_arccos, tiny
+from .linalg import inv_sqrt_psd, outer, require_positive, safe_arccos, tiny
 from .registry import Param, Template, family_hooks, register, register_hooks
 from .regression import CV, cv_folds
 from .shape import ALPHA, partial_whitener
@@ -44,10 +44,6 @@ __all__ = ["cv_angular"]
 
 def _t(a: torch.Tensor) -> torch.Tensor:
     return a.transpose(-1, -2)
-
-
-def _outer(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    return a.unsqueeze(-1) * b.unsqueeze(-2)
 
 
 def _fit_map(c: torch.Tensor, alpha: float, n_pad: int, reduce) -> torch.Tensor | None:
@@ -79,13 +75,13 @@ def _fold_angle(stats, test: torch.Tensor, n: int, alpha: float, reduce, widths)
     txx, txy, tyy = _t(xt) @ xt, _t(xt) @ yt, _t(yt) @ yt
     mx, my = (sx - tx) / nr, (sy - ty) / nr  # training means
     # training products centred with the training means
-    cxx = gxx - txx - nr * _outer(mx, mx)
-    cxy = gxy - txy - nr * _outer(mx, my)
-    cyy = gyy - tyy - nr * _outer(my, my)
+    cxx = gxx - txx - nr * outer(mx, mx)
+    cxy = gxy - txy - nr * outer(mx, my)
+    cyy = gyy - tyy - nr * outer(my, my)
     # test products centred with the training means
-    hxx = txx - _outer(tx, mx) - _outer(mx, tx) + nt * _outer(mx, mx)
-    hxy = txy - _outer(tx, my) - _outer(mx, ty) + nt * _outer(mx, my)
-    hyy = tyy - _outer(ty, my) - _outer(my, ty) + nt * _outer(my, my)
+    hxx = txx - outer(tx, mx) - outer(mx, tx) + nt * outer(mx, mx)
+    hxy = txy - outer(tx, my) - outer(mx, ty) + nt * outer(mx, my)
+    hyy = tyy - outer(ty, my) - outer(my, ty) + nt * outer(my, my)
     d = max(widths)
     zx = _fit_map(cxx, alpha, d - widths[0], reduce)
     zy = _fit_map(cyy, alpha, d - widths[1], reduce)
@@ -95,8 +91,8 @@ def _fold_angle(stats, test: torch.Tensor, n: int, alpha: float, reduce, widths)
     nx2 = _trace(_sandwich(zx, hxx, zx))
     ny2 = _trace(_t(q) @ _sandwich(zy, hyy, zy) @ q)
     # the held-out norms' sizes before centring: ‖X_te Z‖² + n_te‖μ Z‖² bounds ‖(X_te − μ)Z‖²
-    refx = _trace(_sandwich(zx, txx + nt * _outer(mx, mx), zx))
-    refy = _trace(_t(q) @ _sandwich(zy, tyy + nt * _outer(my, my), zy) @ q)
+    refx = _trace(_sandwich(zx, txx + nt * outer(mx, mx), zx))
+    refy = _trace(_t(q) @ _sandwich(zy, tyy + nt * outer(my, my), zy) @ q)
     for term, ref, what in ((nx2, refx, "X"), (ny2, refy, "Y Q")):
         require_positive(term, ref, _UNDEFINED.format(what=what))
     den = (nx2.clamp_min(0) * ny2.clamp_min(0)).sqrt()

@@ -66,6 +66,11 @@ def fro2(a: torch.Tensor) -> torch.Tensor:
     return (a * a).sum((-2, -1))
 
 
+def outer(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Batched outer product ``a bᵀ`` of the last axes: ``(…, p), (…, q) → (…, p, q)``."""
+    return a.unsqueeze(-1) * b.unsqueeze(-2)
+
+
 def center(x: torch.Tensor) -> torch.Tensor:
     """Subtract each unit's mean over samples: ``X̃ = X − 1 μᵀ``.
 
