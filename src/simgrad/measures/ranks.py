@@ -157,13 +157,14 @@ def _packed_order(k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     where the ties are) are then ordered by the full keys."""
     m = k.size
     bits = max(1, m.bit_length())
-    packed = ((k >> bits) << bits) | np.arange(m, dtype=np.int64)
+    packed = k >> bits  # in place from here on: every fresh 8·M-byte buffer costs page faults
+    packed <<= bits
+    packed |= np.arange(m, dtype=np.int64)
     packed.sort()
     idx = packed & ((1 << bits) - 1)
-    top = packed >> bits
-    del packed
+    top = np.right_shift(packed, bits, out=packed)
     same = top[1:] == top[:-1]
-    del top
+    del top, packed
     new = np.ones(m, dtype=bool)
     if same.any():
         grp = np.concatenate([[True], ~same])  # run starts of the top bits
@@ -178,16 +179,17 @@ def _packed_order(k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _dense_ranks(k: np.ndarray) -> tuple[np.ndarray, int]:
-    """Dense ranks 1…K of the int64 order keys ``k`` and the number of pairs tied."""
+    """Dense ranks 1…K of the int64 order keys ``k``, written over ``k``, and the number of
+    pairs tied."""
     idx, new = _packed_order(k)
-    ranks = np.empty(k.size, dtype=np.int64)
-    ranks[idx] = np.cumsum(new)
-    return ranks, _tied_np(new)
+    k[idx] = np.cumsum(new)
+    return k, _tied_np(new)
 
 
 def _count_cpu(xk: torch.Tensor, yk: torch.Tensor) -> tuple[int, int, int] | None:
     """(n_c − n_d, n₁, n₂) of one row of order keys on CPU (``None`` without scipy's compiled
-    Fenwick-tree count ``scipy.stats._stats._kendall_dis``, or beyond 2³¹ entries).
+    Fenwick-tree count ``scipy.stats._stats._kendall_dis``, or beyond 2³¹ entries). The
+    keys are overwritten (they are :func:`kendall_tau`'s own copies).
 
     Dense ranks of x and y (:func:`_dense_ranks`), one value sort of the packed pairs
     (rank_x, rank_y), which is the lexicographic order by (x, y) and gives n₃ (pairs tied in
@@ -207,11 +209,15 @@ def _count_cpu(xk: torch.Tensor, yk: torch.Tensor) -> tuple[int, int, int] | Non
         fy = pool.submit(_dense_ranks, yk.numpy())
         rx, n1 = _dense_ranks(xk.numpy())
         ry, n2 = fy.result()
-        pair = (rx << bits) | ry
+        pair = rx  # (rank_x, rank_y) packed in place
+        pair <<= bits
+        pair |= ry
         del rx, ry
         pair.sort()
         n3 = _tied_np(np.concatenate([[True], pair[1:] != pair[:-1]])) if n1 and n2 else 0
-        nd = _discordant(pair >> bits, pair & ((1 << bits) - 1), pool if parallel else None)
+        ry = pair & ((1 << bits) - 1)
+        rx = np.right_shift(pair, bits, out=pair)
+        nd = _discordant(rx, ry, pool if parallel else None)
     return n0 - n1 - n2 + n3 - 2 * nd, n1, n2
 
 
