@@ -33,7 +33,16 @@ import math
 
 import torch
 
-from .linalg import center, fro2, nuclear_norm, pad_to_same_width, safe_arccos, safe_sqrt, tiny
+from .linalg import (
+    bures_similarity,
+    center,
+    fro2,
+    nuclear_terms,
+    pad_to_same_width,
+    safe_arccos,
+    safe_sqrt,
+    tiny,
+)
 from .neighbors import hsic_unbiased
 from .permutation import optimal_permutation
 from .plain import card_fields, register_plain
@@ -51,9 +60,8 @@ __all__ = [
 
 
 def _normalized_nuclear(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    xc, yc = center(x), center(y)
-    nx, ny = fro2(xc).clamp_min(tiny(x)), fro2(yc).clamp_min(tiny(y))
-    return nuclear_norm(xc.transpose(-1, -2) @ yc) / (nx.sqrt() * ny.sqrt())
+    """‖X̂ᵀŶ‖_* = ‖X̃ᵀỸ‖_* / (‖X̃‖‖Ỹ‖), the normalised Bures similarity (NBS)."""
+    return bures_similarity(*nuclear_terms(center(x), center(y)))
 
 
 def orthogonal_procrustes_centered_and_normalized(x, y) -> torch.Tensor:
