@@ -65,9 +65,9 @@ from ..linalg import (
     gram_feature,
     nuclear_terms,
     tiny,
+    unit_rows,
 )
 from .compare import safe_cosine
-from .rdms import unit_rows
 
 __all__ = [
     "GRAM_RDMS",

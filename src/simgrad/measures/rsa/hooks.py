@@ -16,7 +16,7 @@ import contextlib
 import torch
 
 from ..forms import transform
-from ..linalg import bures_similarity, bures_sq_metric, fro2, tiny
+from ..linalg import bures_similarity, bures_sq_metric, fro2, tiny, unit_rows
 from ..moments import PairMoments, Stream
 from ..ranks import rankdata
 from ..registry import register_hooks
@@ -32,7 +32,7 @@ from .feature_space import (
     use_feature_space,
 )
 from .names import Comparison
-from .rdms import rdm, unit_rows, upper_triangle
+from .rdms import rdm, upper_triangle
 
 _GEMM = ("cosine", "pearson", "spearman", "rho_a", "cosine_cov", "corr_cov")
 

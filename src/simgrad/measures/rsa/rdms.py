@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import torch
 
-from ..linalg import pairwise_sq_dists, safe_sqrt, zero_diag
+from ..linalg import pairwise_sq_dists, safe_sqrt, unit_rows, zero_diag
 
 __all__ = ["POISSON_PRIOR", "RDMS", "rdm", "unit_rows", "upper_triangle"]
 
@@ -40,13 +40,6 @@ RDMS = (
     "gaussian",
 )
 POISSON_PRIOR = (1.0, 0.1)  # rsatoolbox's prior_lambda, prior_weight
-
-
-def unit_rows(x: torch.Tensor) -> torch.Tensor:
-    """Rows divided by their norms (zero rows stay zero)."""
-    sq = (x * x).sum(-1, keepdim=True)
-    norm = safe_sqrt(sq)
-    return x / torch.where(sq > 0, norm, torch.ones_like(norm))
 
 
 def _sq_dists(x: torch.Tensor, precision: torch.Tensor | None = None) -> torch.Tensor:
