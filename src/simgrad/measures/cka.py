@@ -43,11 +43,11 @@ from .linalg import (
     gram_feature,
     hsic_cosine,
     hsic_linear,
+    pairwise_sq_dists,
     require_positive,
     safe_sqrt,
     tiny,
     trace_scale,
-    zero_diag,
 )
 from .moments import Stream
 from .pc_theory import PCTheory
@@ -145,10 +145,9 @@ def cka_from_grams(k: torch.Tensor, l: torch.Tensor, hsic: str = "gretton") -> t
 
 
 def sq_dists(x: torch.Tensor) -> torch.Tensor:
-    """Pairwise squared Euclidean distances between samples (rows), clamped at 0."""
-    sq = (x * x).sum(-1)
-    d = sq.unsqueeze(-1) + sq.unsqueeze(-2) - 2 * x @ x.transpose(-1, -2)
-    return zero_diag(d.clamp_min(0))
+    """Pairwise squared Euclidean distances between samples (rows), clamped at 0 (the row
+    norms summed elementwise, not read off the Gram's diagonal)."""
+    return pairwise_sq_dists(x @ x.transpose(-1, -2), (x * x).sum(-1))
 
 
 def _median_sq_dist(d: torch.Tensor) -> torch.Tensor:

@@ -17,6 +17,9 @@ from .shared import batch_constant, memo
 
 __all__ = [
     "angular_score",
+    "bures_metric",
+    "bures_similarity",
+    "bures_sq_metric",
     "center",
     "center_kernel",
     "cross",
@@ -27,6 +30,8 @@ __all__ = [
     "hsic_cosine",
     "hsic_linear",
     "max_abs",
+    "nuclear_terms",
+    "pairwise_sq_dists",
     "pow2_rescale",
     "safe_scale_range",
     "nuclear_norm",
@@ -39,6 +44,8 @@ __all__ = [
     "tiny",
     "trace_scale",
     "u_center",
+    "unit_columns",
+    "unit_rows",
     "unit_scale",
     "zero_diag",
 ]
@@ -172,6 +179,21 @@ def safe_sqrt(x: torch.Tensor, floor: float = 0.0) -> torch.Tensor:
     return torch.where(pos, safe.sqrt(), torch.full_like(x, math.sqrt(floor)))
 
 
+def unit_rows(x: torch.Tensor) -> torch.Tensor:
+    """Rows scaled to unit L2 norm, ``x_i / ‖x_i‖``; a row whose squared norm is 0 is kept
+    as it is (an all-zero row stays zero)."""
+    sq = (x * x).sum(-1, keepdim=True)
+    return x / torch.where(sq > 0, safe_sqrt(sq), torch.ones_like(sq))
+
+
+def unit_columns(x: torch.Tensor) -> torch.Tensor:
+    """Columns (units) scaled to unit L2 norm over the samples, ``x_j / ‖x_j‖``; a column
+    whose norm is not above :func:`tiny` is set to 0 (with a zero gradient)."""
+    nrm = safe_sqrt((x * x).sum(-2, keepdim=True))
+    ok = nrm > tiny(x)
+    return torch.where(ok, x / torch.where(ok, nrm, torch.ones_like(nrm)), 0 * x)
+
+
 class _SafeArccos(torch.autograd.Function):
     @staticmethod
     def forward(ctx, s):  # type: ignore[override]
@@ -231,6 +253,31 @@ def cross(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     :func:`~simgrad.measures.shared.shared_terms` (one product, one backward product, for
     every measure of the pair that needs it)."""
     return memo("cross", (x, y), lambda: x.transpose(-1, -2) @ y)
+
+
+# ----------------------------------------------------------------------------- Bures / nuclear
+def nuclear_terms(x: torch.Tensor, y: torch.Tensor):
+    """``(‖X‖², ‖Y‖², ‖XᵀY‖_*)`` of inputs already centred (or whitened, or factors F of a
+    Gram G = FFᵀ): the three numbers every Bures / Procrustes / NBS measure is made of."""
+    return fro2(x), fro2(y), nuclear_norm(cross(x, y))
+
+
+def bures_similarity(nx2: torch.Tensor, ny2: torch.Tensor, nuc: torch.Tensor) -> torch.Tensor:
+    """Normalised nuclear norm (NBS, Procrustes cosine, Bures similarity):
+    ``‖XᵀY‖_* / √(‖X‖²·‖Y‖²)``, each squared norm clamped at :func:`tiny`. Broadcasts."""
+    t = tiny(nx2)
+    return nuc / (nx2.clamp_min(t) * ny2.clamp_min(t)).sqrt()
+
+
+def bures_sq_metric(nx2: torch.Tensor, ny2: torch.Tensor, nuc: torch.Tensor) -> torch.Tensor:
+    """Squared Bures metric (squared Procrustes distance) ``max(0, ‖X‖² + ‖Y‖² − 2‖XᵀY‖_*)``."""
+    return (nx2 + ny2 - 2 * nuc).clamp_min(0)
+
+
+def bures_metric(nx2: torch.Tensor, ny2: torch.Tensor, nuc: torch.Tensor) -> torch.Tensor:
+    """Bures metric (Procrustes Euclidean distance) ``√`` :func:`bures_sq_metric`; the
+    gradient is 0 (not inf) where it is exactly 0."""
+    return safe_sqrt(bures_sq_metric(nx2, ny2, nuc))
 
 
 class _SymMatrixFunction(torch.autograd.Function):
@@ -331,6 +378,15 @@ def zero_diag(k: torch.Tensor) -> torch.Tensor:
     """``(..., n, n)`` matrices with their diagonals set to 0 (``K ⊙ (11ᵀ − I)``)."""
     n = k.shape[-1]
     return k * (1 - torch.eye(n, dtype=k.dtype, device=k.device))
+
+
+def pairwise_sq_dists(k: torch.Tensor, sq: torch.Tensor | None = None) -> torch.Tensor:
+    """Squared distances ``D_ij = sq_i + sq_j − 2 K_ij`` from a Gram ``K = XXᵀ`` (or
+    ``XΛXᵀ``) of ``(..., n, n)``, clamped at 0, zero diagonal; ``sq`` (the rows' squared
+    norms) defaults to the Gram's diagonal."""
+    if sq is None:
+        sq = k.diagonal(dim1=-2, dim2=-1)
+    return zero_diag((sq.unsqueeze(-1) + sq.unsqueeze(-2) - 2 * k).clamp_min(0))
 
 
 def owned(t: torch.Tensor) -> bool:

@@ -33,7 +33,7 @@ from __future__ import annotations
 import torch
 from scipy.optimize import linear_sum_assignment
 
-from .linalg import center, safe_sqrt, tiny
+from .linalg import center, unit_columns
 from .plain import card_fields, register_plain
 from .registry import alias, describe
 from .regression import cv_folds
@@ -50,10 +50,8 @@ __all__ = [
 
 
 def _unit_columns(x: torch.Tensor) -> torch.Tensor:
-    xc = center(x)
-    nrm = safe_sqrt((xc * xc).sum(-2, keepdim=True))
-    ok = nrm > tiny(x)
-    return torch.where(ok, xc / torch.where(ok, nrm, torch.ones_like(nrm)), 0 * xc)
+    """Centred units scaled to unit norm (constant units set to 0)."""
+    return unit_columns(center(x))
 
 
 def unit_correlations(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

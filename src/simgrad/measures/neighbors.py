@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import torch
 
-from .linalg import safe_sqrt
+from .linalg import safe_sqrt, unit_rows
 from .registry import Param, Template, alias, describe, register
 
 __all__ = [
@@ -37,12 +37,6 @@ __all__ = [
     "mutual_knn",
     "unit_rows",
 ]
-
-
-def unit_rows(x: torch.Tensor) -> torch.Tensor:
-    """Rows scaled to unit L2 norm (an all-zero row is kept at zero)."""
-    sq = (x * x).sum(-1, keepdim=True)
-    return x / torch.where(sq > 0, safe_sqrt(sq), torch.ones_like(sq))
 
 
 def check_topk(n: int, k: int, minimum_n: int = 2) -> None:

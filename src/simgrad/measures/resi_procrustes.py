@@ -33,7 +33,17 @@ import math
 
 import torch
 
-from .linalg import center, fro2, nuclear_norm, pad_to_same_width, safe_arccos, safe_sqrt, tiny
+from .linalg import (
+    bures_similarity,
+    center,
+    fro2,
+    nuclear_terms,
+    pad_to_same_width,
+    safe_arccos,
+    safe_sqrt,
+    tiny,
+    unit_columns,
+)
 from .neighbors import hsic_unbiased
 from .permutation import optimal_permutation
 from .plain import card_fields, register_plain
@@ -51,9 +61,8 @@ __all__ = [
 
 
 def _normalized_nuclear(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    xc, yc = center(x), center(y)
-    nx, ny = fro2(xc).clamp_min(tiny(x)), fro2(yc).clamp_min(tiny(y))
-    return nuclear_norm(xc.transpose(-1, -2) @ yc) / (nx.sqrt() * ny.sqrt())
+    """‖X̂ᵀŶ‖_* = ‖X̃ᵀỸ‖_* / (‖X̃‖‖Ỹ‖), the normalised Bures similarity (NBS)."""
+    return bures_similarity(*nuclear_terms(center(x), center(y)))
 
 
 def orthogonal_procrustes_centered_and_normalized(x, y) -> torch.Tensor:
@@ -87,16 +96,10 @@ def permutation_procrustes(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return safe_sqrt(fro2(xp - ym))
 
 
-def _unit_norm_columns(x: torch.Tensor) -> torch.Tensor:
-    nrm = safe_sqrt((x * x).sum(-2, keepdim=True))
-    ok = nrm > tiny(x)
-    return torch.where(ok, x / torch.where(ok, nrm, torch.ones_like(nrm)), 0 * x)
-
-
 def wreath_procrustes(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """modelsym's wreath Procrustes similarity: 1 − √((‖X̄‖² + ‖Ȳ‖² − 2 max_P ⟨X̄, ȲP⟩)/(4d)),
     X̄ the (padded) data with every unit scaled to unit norm over the samples, d the width."""
-    xu, yu = pad_to_same_width(_unit_norm_columns(x), _unit_norm_columns(y))
+    xu, yu = pad_to_same_width(unit_columns(x), unit_columns(y))
     perm = optimal_permutation(xu, yu)
     ym = yu.gather(-1, perm.unsqueeze(-2).expand(yu.shape))
     sq = (fro2(xu) + fro2(yu) - 2 * (xu * ym).sum((-2, -1))) / (4 * xu.shape[-1])
@@ -106,7 +109,7 @@ def wreath_procrustes(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 def wreath_kernel(x: torch.Tensor) -> torch.Tensor:
     """(…, n, n) K_ij = max_c x̄_ic x̄_jc for i ≠ j (0 on the diagonal), x̄ the centred units
     scaled to unit norm: modelsym's ``estimator="max"`` kernel for units without space."""
-    xu = _unit_norm_columns(center(x))
+    xu = unit_columns(center(x))
     n, d = xu.shape[-2:]
     step = max(1, (1 << 22) // max(1, n * d))  # rows per block: ≤ 4M products at once
     k = torch.cat(

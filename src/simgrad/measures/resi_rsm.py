@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import torch
 
-from .linalg import center, double_center, fro2, nuclear_norm, safe_sqrt, tiny
+from .linalg import bures_metric, center, double_center, fro2, nuclear_terms, safe_sqrt, tiny
 from .plain import card_fields, register_plain
 from .registry import describe
 from .resi_statistics import squared_distances
@@ -89,9 +89,7 @@ def gulp(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 def bures_distance(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """Bures distance of the centred linear kernels."""
-    xc, yc = center(x), center(y)
-    sq = fro2(xc) + fro2(yc) - 2 * nuclear_norm(xc.transpose(-1, -2) @ yc)
-    return safe_sqrt(sq)
+    return bures_metric(*nuclear_terms(center(x), center(y)))
 
 
 _RESI = (

@@ -22,7 +22,7 @@ import math
 
 import torch
 
-from .linalg import center, safe_sqrt, tiny
+from .linalg import center, pairwise_sq_dists, safe_sqrt, tiny
 from .plain import card_fields, register_plain
 from .registry import describe
 
@@ -61,11 +61,7 @@ def squared_distances(x: torch.Tensor) -> torch.Tensor:
     """(…, n, n) squared Euclidean distances of the rows, from the column-centred Gram
     (translation-free, so no cancellation from a large mean), clamped at 0, zero diagonal."""
     xc = center(x)
-    g = xc @ xc.transpose(-1, -2)
-    sq = g.diagonal(dim1=-2, dim2=-1)
-    d2 = (sq.unsqueeze(-1) + sq.unsqueeze(-2) - 2 * g).clamp_min(0)
-    eye = torch.eye(x.shape[-2], dtype=torch.bool, device=x.device)
-    return d2.masked_fill(eye, 0.0)
+    return pairwise_sq_dists(xc @ xc.transpose(-1, -2))
 
 
 def uniformity(x: torch.Tensor, t: float = 2.0) -> torch.Tensor:

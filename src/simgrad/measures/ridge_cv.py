@@ -36,23 +36,35 @@ __all__ = ["RIDGECV_ALPHAS", "kernel_ridge_score", "loo_lambda", "ridgecv_score"
 RIDGECV_ALPHAS = tuple(float(a) for a in np.logspace(-8, 8, 17))
 
 
+def loo_errors(a: torch.Tensor, b: torch.Tensor, alphas, floor: float | None = None):
+    """Exact leave-one-out mean squared errors of ridge regressions of ``b`` on ``a``
+    (``(..., m, ·)``, intercept unpenalized, as scikit-learn's ``RidgeCV``), one per λ:
+    with Ã = USVᵀ and f = s²/(s² + λ), the hat diagonal hᵢ = 1/m + Σ_k u²_ik f_k, the
+    residual e = B̃ − U diag(f) UᵀB̃ and the error mean((eᵢ/(1 − hᵢ))²) over samples and
+    targets; ``1 − h`` is clamped at ``floor`` when given. Returns ``(errors (..., len(alphas)),
+    (U, s, Vᵀ, UᵀB̃))`` (the SVD serves the fits)."""
+    m = a.shape[-2]
+    u, s, vh = torch.linalg.svd(center(a), full_matrices=False)
+    bc = center(b)
+    s2 = s * s
+    utb = u.transpose(-1, -2) @ bc
+    errs = []
+    for lam in alphas:
+        f = s2 / (s2 + lam)
+        hat_diag = 1 / m + (u * u * f.unsqueeze(-2)).sum(-1)
+        resid = bc - u @ (f.unsqueeze(-1) * utb)
+        den = 1 - hat_diag if floor is None else (1 - hat_diag).clamp_min(floor)
+        errs.append(((resid / den.unsqueeze(-1)) ** 2).mean((-2, -1)))
+    return torch.stack(errs, -1), (u, s, vh, utb)
+
+
 def loo_lambda(x: torch.Tensor, y: torch.Tensor, alphas=RIDGECV_ALPHAS) -> float:
     """The λ of ``alphas`` with the least leave-one-out squared error of predicting ``x``
-    from ``y`` (one pair, 2-D; intercept unpenalized, as scikit-learn's ``RidgeCV``)."""
+    from ``y`` (one pair, 2-D; intercept unpenalized, as scikit-learn's ``RidgeCV``; the
+    first such λ on ties; ``1 − hᵢ`` clamped at 1e-12)."""
     with torch.no_grad():
-        xc, yc = center(x), center(y)
-        n = x.shape[-2]
-        u, s, _ = torch.linalg.svd(yc, full_matrices=False)
-        utx = u.transpose(-1, -2) @ xc
-        best, best_err = alphas[0], float("inf")
-        for lam in alphas:
-            g = s**2 / (s**2 + lam)
-            h = (u * u * g).sum(-1) + 1.0 / n  # diag of the hat matrix
-            resid = xc - u @ (g[:, None] * utx)
-            err = float(((resid / (1 - h).clamp_min(1e-12)[:, None]) ** 2).mean())
-            if err < best_err:
-                best, best_err = lam, err
-    return best
+        errs, _ = loo_errors(y, x, alphas, floor=1e-12)
+    return alphas[int(errs.argmin())]
 
 
 def ridgecv_score(

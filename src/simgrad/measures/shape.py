@@ -27,7 +27,16 @@ import numpy as np
 import torch
 
 from .forms import register_similarity, transform
-from .linalg import center, cross, fro2, nuclear_norm, safe_sqrt, sym_matrix_function, tiny
+from .linalg import (
+    bures_metric,
+    bures_similarity,
+    bures_sq_metric,
+    center,
+    fro2,
+    nuclear_norm,
+    nuclear_terms,
+    sym_matrix_function,
+)
 from .moments import surrogate_stream
 from .pc_theory import PCTheory
 from .registry import Param, Template, alias, describe, register, register_hooks
@@ -41,33 +50,19 @@ __all__ = [
 ]
 
 
-def shape_terms(xw: torch.Tensor, yw: torch.Tensor):
-    """(‖X‖², ‖Y‖², ‖XᵀY‖_*) of already centred/whitened inputs."""
-    return fro2(xw), fro2(yw), nuclear_norm(cross(xw, yw))
-
-
-def _cosine(nx2, ny2, nuc):
-    t = tiny(nx2)
-    return nuc / (nx2.clamp_min(t) * ny2.clamp_min(t)).sqrt()
-
-
-def _sq_euclid(nx2, ny2, nuc):
-    return (nx2 + ny2 - 2 * nuc).clamp_min(0)
-
-
-def _euclid(nx2, ny2, nuc):
-    """√ of the squared distance; the gradient is 0 (not inf) where it is exactly 0."""
-    return safe_sqrt(_sq_euclid(nx2, ny2, nuc))
+# (‖X‖², ‖Y‖², ‖XᵀY‖_*) of already centred/whitened inputs; the terms and the three ways
+# of combining them (cosine, squared metric, metric) live in measures/linalg.py
+shape_terms = nuclear_terms
 
 
 def nbs(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """Normalized Bures similarity ‖X̃ᵀỸ‖_* / (‖X̃‖‖Ỹ‖) of ``(..., n, p)``, ``(..., n, q)``."""
-    return _cosine(*shape_terms(center(x), center(y)))
+    return bures_similarity(*nuclear_terms(center(x), center(y)))
 
 
 def procrustes_sq_euclidean(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """min_Q ‖X̃ − ỸQ‖²_F = ‖X̃‖² + ‖Ỹ‖² − 2‖X̃ᵀỸ‖_* (zero-padding implied)."""
-    return _sq_euclid(*shape_terms(center(x), center(y)))
+    return bures_sq_metric(*nuclear_terms(center(x), center(y)))
 
 
 def _variance(lam: torch.Tensor, alpha: float) -> torch.Tensor:
@@ -140,11 +135,11 @@ def _shape_terms_alpha(x, y, alpha, eigval_tol=1e-7):
     """
     xc, yc = center(x), center(y)
     if alpha > 1 - eigval_tol:  # Procrustes: zero-padding changes no term
-        return shape_terms(xc, yc)
+        return nuclear_terms(xc, yc)
     d = max(xc.shape[-1], yc.shape[-1])
     zx = partial_whitener(xc.transpose(-1, -2) @ xc, alpha, d - xc.shape[-1], eigval_tol)
     zy = partial_whitener(yc.transpose(-1, -2) @ yc, alpha, d - yc.shape[-1], eigval_tol)
-    return shape_terms(xc @ zx, yc @ zy)
+    return nuclear_terms(xc @ zx, yc @ zy)
 
 
 # ----------------------------------------------------------------------------- registration
@@ -210,13 +205,13 @@ register_similarity("procrustes", (), _nbs_build, _proc_card, angular_metric=Tru
 def _euclid_templates(family, params, build_terms, card_fn, extra_desc):
     def build_e(**values):
         def fn(x, y, n_conditions=None):
-            return _euclid(*build_terms(x, y, **values))
+            return bures_metric(*build_terms(x, y, **values))
 
         return fn
 
     def build_se(**values):
         def fn(x, y, n_conditions=None):
-            return _sq_euclid(*build_terms(x, y, **values))
+            return bures_sq_metric(*build_terms(x, y, **values))
 
         return fn
 
@@ -249,7 +244,7 @@ def _euclid_templates(family, params, build_terms, card_fn, extra_desc):
 
 
 def _proc_terms(x, y):
-    return shape_terms(center(x), center(y))
+    return nuclear_terms(center(x), center(y))
 
 
 _euclid_templates("procrustes", (), _proc_terms, _proc_card, "Procrustes")
@@ -259,7 +254,7 @@ _euclid_templates("nbs", (), _proc_terms, _nbs_card, "Procrustes (NBS)")
 
 
 def _bures_build():
-    return lambda x, y, n_conditions=None: _euclid(*_proc_terms(x, y))
+    return lambda x, y, n_conditions=None: bures_metric(*_proc_terms(x, y))
 
 
 def _bures_card(values):
@@ -312,7 +307,7 @@ def _shape_card(values):
 
 
 def _shape_build(alpha):
-    return lambda x, y, n_conditions=None: _cosine(*_shape_terms_alpha(x, y, alpha))
+    return lambda x, y, n_conditions=None: bures_similarity(*_shape_terms_alpha(x, y, alpha))
 
 
 register_similarity("shape_metric", (ALPHA,), _shape_build, _shape_card, angular_metric=True)
@@ -432,10 +427,10 @@ def _pairwise(A, B, values, ctx):
     alpha = float(values.get("alpha", 1.0))
     terms = _all_pairs_terms(ra, rb, alpha, ctx, [a.shape[1] for a in A], widths_b)
     if ctx.family == "bures_distance" or ctx.form == "distance=euclidean":
-        return _euclid(*terms)
+        return bures_metric(*terms)
     if ctx.form == "distance=squared_euclidean":
-        return _sq_euclid(*terms)
-    cos = _cosine(*terms)
+        return bures_sq_metric(*terms)
+    cos = bures_similarity(*terms)
     return cos**2 if ctx.form == "squared_score" else transform(ctx.form, cos)
 
 
@@ -451,12 +446,15 @@ def _resample(template, values):
     batched product and batched singular values. With more units than samples X̃ is first
     replaced by its n-column factor UΣ (same nuclear norms and Frobenius norms)."""
     form = template.form
-    finish = {"distance=euclidean": _euclid, "distance=squared_euclidean": _sq_euclid}.get(form)
+    finish = {
+        "distance=euclidean": bures_metric,
+        "distance=squared_euclidean": bures_sq_metric,
+    }.get(form)
     if finish is None and form not in ("score", "distance=angular", "angular_score"):
         return None
 
     def out(nx2, ny2, nuc):
-        return finish(nx2, ny2, nuc) if finish else transform(form, _cosine(nx2, ny2, nuc))
+        return finish(nx2, ny2, nuc) if finish else transform(form, bures_similarity(nx2, ny2, nuc))
 
     def reduce(a):  # more units than samples: a factor F with FFᵀ = ÃÃᵀ (n × n) serves
         if a.shape[-1] <= a.shape[-2]:
@@ -473,7 +471,7 @@ def _resample(template, values):
             if rx is None:
                 return out(nx2, ny2, nuclear_norm(xc.transpose(-1, -2) @ yc[ry]))
             if not torch.equal(rx, ry):
-                return out(*shape_terms(center(xc[rx]), center(yc[ry])))
+                return out(*nuclear_terms(center(xc[rx]), center(yc[ry])))
             w = torch.zeros(rx.shape[0], n, dtype=x.dtype, device=x.device)
             w.scatter_add_(1, rx, torch.ones_like(rx, dtype=x.dtype))
             m = rx.shape[1]

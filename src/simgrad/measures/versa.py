@@ -31,6 +31,7 @@ from .plain import card_fields, register_plain
 from .ranks import kendall_tau
 from .registry import describe
 from .regression import cv_folds
+from .ridge_cv import loo_errors
 
 __all__ = ["loo_ridge", "versa"]
 
@@ -46,26 +47,16 @@ def _standardize(a: torch.Tensor) -> torch.Tensor:
 def loo_ridge(a: torch.Tensor, b: torch.Tensor, alphas=ALPHAS):
     """Ridge of ``b`` on ``a`` (…, m, ·) with an intercept and λ chosen by exact leave-one-out
     error (mean over samples and targets): returns (λ index, coefficients, intercept)."""
-    m = a.shape[-2]
-    ac, bm = center(a), b.mean(-2, keepdim=True)
-    bc = b - bm
-    u, s, vh = torch.linalg.svd(ac, full_matrices=False)
+    errs, (_, s, vh, utb) = loo_errors(a, b, alphas)
     s2 = s * s
-    errs, fits = [], []
-    utb = u.transpose(-1, -2) @ bc
-    for lam in alphas:
-        f = s2 / (s2 + lam)
-        hat_diag = 1 / m + (u * u * f.unsqueeze(-2)).sum(-1)
-        resid = bc - u @ (f.unsqueeze(-1) * utb)
-        errs.append(((resid / (1 - hat_diag).unsqueeze(-1)) ** 2).mean((-2, -1)))
-        fits.append(vh.transpose(-1, -2) @ ((s / (s2 + lam)).unsqueeze(-1) * utb))
-    best = torch.stack(errs, -1).argmin(-1)
+    fits = [vh.transpose(-1, -2) @ ((s / (s2 + lam)).unsqueeze(-1) * utb) for lam in alphas]
+    best = errs.argmin(-1)
     coef = torch.stack(fits, -3)
     idx = best[..., None, None, None].expand(*coef.shape[:-3], 1, *coef.shape[-2:])
     return (
         best,
         coef.gather(-3, idx).squeeze(-3),
-        bm - a.mean(-2, keepdim=True) @ coef.gather(-3, idx).squeeze(-3),
+        b.mean(-2, keepdim=True) - a.mean(-2, keepdim=True) @ coef.gather(-3, idx).squeeze(-3),
     )
 
 

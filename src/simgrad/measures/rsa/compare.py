@@ -30,7 +30,15 @@ from __future__ import annotations
 
 import torch
 
-from ..linalg import double_center, owned, safe_sqrt, sym_matrix_function, tiny
+from ..linalg import (
+    bures_similarity,
+    bures_sq_metric,
+    double_center,
+    owned,
+    safe_sqrt,
+    sym_matrix_function,
+    tiny,
+)
 from ..ranks import kendall_tau, rankdata_pair, soft_rank
 from .rdms import upper_triangle
 
@@ -147,11 +155,10 @@ def _trace(a: torch.Tensor) -> torch.Tensor:
 
 
 def _bures(a: torch.Tensor, b: torch.Tensor, metric: bool) -> torch.Tensor:
-    fid = _fidelity(a, b)
-    ta, tb = _trace(a), _trace(b)
-    if metric:
-        return (ta + tb - 2 * fid).clamp_min(0)
-    return fid / (ta.clamp_min(tiny(a)) * tb.clamp_min(tiny(a))).sqrt()
+    """Squared Bures metric or Bures similarity of two PSD matrices from tr A, tr B and the
+    fidelity (the nuclear norm ‖FₐᵀF_b‖_* of factors A = FₐFₐᵀ, B = F_bF_bᵀ)."""
+    combine = bures_sq_metric if metric else bures_similarity
+    return combine(_trace(a), _trace(b), _fidelity(a, b))
 
 
 def _offdiag_mean(d: torch.Tensor) -> torch.Tensor:

@@ -57,9 +57,17 @@ from dataclasses import dataclass
 
 import torch
 
-from ..linalg import center, fro2, gram_feature, nuclear_norm, tiny
+from ..linalg import (
+    bures_similarity,
+    bures_sq_metric,
+    center,
+    fro2,
+    gram_feature,
+    nuclear_terms,
+    tiny,
+    unit_rows,
+)
 from .compare import safe_cosine
-from .rdms import unit_rows
 
 __all__ = [
     "GRAM_RDMS",
@@ -244,8 +252,5 @@ def bures_feature_space(fx: torch.Tensor, fy: torch.Tensor, metric: bool = False
     ‖Fₓ‖² + ‖F_y‖² − 2‖FₓᵀF_y‖_*, of G_X = FₓFₓᵀ and G_Y = F_yF_yᵀ: tr √(G_X^½ G_Y G_X^½)
     is the nuclear norm of FₓᵀF_y (p×q), so no n×n matrix or eigendecomposition is needed.
     """
-    fid = nuclear_norm(fx.transpose(-1, -2) @ fy)
-    tx, ty = fro2(fx), fro2(fy)
-    if metric:
-        return (tx + ty - 2 * fid).clamp_min(0)
-    return fid / (tx.clamp_min(tiny(tx)) * ty.clamp_min(tiny(ty))).sqrt()
+    combine = bures_sq_metric if metric else bures_similarity
+    return combine(*nuclear_terms(fx, fy))

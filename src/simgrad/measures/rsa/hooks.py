@@ -16,7 +16,7 @@ import contextlib
 import torch
 
 from ..forms import transform
-from ..linalg import fro2, tiny
+from ..linalg import bures_similarity, bures_sq_metric, fro2, tiny, unit_rows
 from ..moments import PairMoments, Stream
 from ..ranks import rankdata
 from ..registry import register_hooks
@@ -32,7 +32,7 @@ from .feature_space import (
     use_feature_space,
 )
 from .names import Comparison
-from .rdms import rdm, unit_rows, upper_triangle
+from .rdms import rdm, upper_triangle
 
 _GEMM = ("cosine", "pearson", "spearman", "rho_a", "cosine_cov", "corr_cov")
 
@@ -105,9 +105,7 @@ def _bures_pairs(A, B, kind: str, metric: bool, ctx) -> torch.Tensor | None:
     fid = ctx.cross(fa, None if B is None else fb, "nuc")
     ta = torch.stack([fro2(f) for f in fa])[:, None]
     tb = torch.stack([fro2(f) for f in fb])[None, :]
-    if metric:
-        return (ta + tb - 2 * fid).clamp_min(0)
-    return fid / (ta.clamp_min(tiny(ta)) * tb.clamp_min(tiny(tb))).sqrt()
+    return (bures_sq_metric if metric else bures_similarity)(ta, tb, fid)
 
 
 def _pairwise(A, B, values, ctx):

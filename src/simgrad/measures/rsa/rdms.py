@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import torch
 
-from ..linalg import safe_sqrt, zero_diag
+from ..linalg import pairwise_sq_dists, safe_sqrt, unit_rows, zero_diag
 
 __all__ = ["POISSON_PRIOR", "RDMS", "rdm", "unit_rows", "upper_triangle"]
 
@@ -42,19 +42,11 @@ RDMS = (
 POISSON_PRIOR = (1.0, 0.1)  # rsatoolbox's prior_lambda, prior_weight
 
 
-def unit_rows(x: torch.Tensor) -> torch.Tensor:
-    """Rows divided by their norms (zero rows stay zero)."""
-    sq = (x * x).sum(-1, keepdim=True)
-    norm = safe_sqrt(sq)
-    return x / torch.where(sq > 0, norm, torch.ones_like(norm))
-
-
 def _sq_dists(x: torch.Tensor, precision: torch.Tensor | None = None) -> torch.Tensor:
     """‖x_i − x_j‖² (or in the metric Λ) by the Gram form, as rsatoolbox (not centred first:
     integer-valued data give exact integer distances, so ties stay tied for the ranks)."""
     k = x @ x.transpose(-1, -2) if precision is None else x @ precision @ x.transpose(-1, -2)
-    sq = k.diagonal(dim1=-2, dim2=-1)
-    return zero_diag((sq.unsqueeze(-1) + sq.unsqueeze(-2) - 2 * k).clamp_min(0))
+    return pairwise_sq_dists(k)
 
 
 def _poisson(x: torch.Tensor) -> torch.Tensor:
