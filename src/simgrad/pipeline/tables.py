@@ -3,7 +3,11 @@ predictions and the summary (one row per measure).
 
 Columns of the CSVs are :data:`TABLE_COLUMNS`. Averages over seeds in :func:`summary_table`
 use only the seeds where a threshold was reached; the ``reached`` columns say how many of
-them did ("never reached" is never replaced by a number).
+them did ("never reached" is never replaced by a number). The rules the report reads the
+tables by live here once: each seed's last row (:func:`last_rows`), a final score reaching the
+target (:func:`reached_target`), a PC captured before the cutoff (:func:`captured`,
+:func:`pc_counts`) and the "k/n" cells (:func:`k_of_n`, :func:`split_k_of_n`,
+:func:`missed_target`).
 
 >>> scores = pd.DataFrame({"measure": "m", "seed": 0, "iteration": [0, 1], "score": [.1, .99]})
 >>> thr = pd.DataFrame({"measure": ["m"], "seed": [0], "label": ["ctx"], "chance": [.5],
@@ -199,7 +203,11 @@ def split_k_of_n(cell: object) -> tuple[int, int]:
 
 def missed_target(row: Mapping[str, Any]) -> bool:
     """Whether none of a summary row's seeds reached the target (its ``target_reached`` is
-    "0/n"); ``False`` when the summary has no ``target_reached`` column."""
+    "0/n"); ``False`` when the summary has no ``target_reached`` column.
+
+    >>> [missed_target(r) for r in ({"target_reached": "0/3"}, {"target_reached": "1/3"}, {})]
+    [True, False, False]
+    """
     return "target_reached" in row and split_k_of_n(row["target_reached"])[0] == 0
 
 
