@@ -20,6 +20,7 @@ import pandas as pd
 
 from ..measures import measure as get_measure
 from ..stats import chance_level
+from .tables import last_rows
 
 __all__ = ["CHANCE_COLUMNS", "N_DRAWS", "chance_table"]
 
@@ -45,11 +46,9 @@ CHANCE_COLUMNS = [
 
 
 def _ends(scores: pd.DataFrame, measure: str) -> tuple[np.ndarray, np.ndarray]:
-    s = scores[scores["measure"] == measure]
-    if not len(s):
-        return np.zeros(0), np.zeros(0)
-    g = s.sort_values("iteration").groupby("seed")["score"]
-    return g.first().to_numpy(float), g.last().to_numpy(float)
+    """Each seed's first (iteration 0) and last score of ``measure``, in seed order."""
+    first = last_rows(scores, measure, first=True)["score"]
+    return first.to_numpy(float), last_rows(scores, measure)["score"].to_numpy(float)
 
 
 def chance_table(

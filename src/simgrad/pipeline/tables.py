@@ -3,7 +3,11 @@ predictions and the summary (one row per measure).
 
 Columns of the CSVs are :data:`TABLE_COLUMNS`. Averages over seeds in :func:`summary_table`
 use only the seeds where a threshold was reached; the ``reached`` columns say how many of
-them did ("never reached" is never replaced by a number).
+them did ("never reached" is never replaced by a number). The rules the report reads the
+tables by live here once: each seed's last row (:func:`last_rows`), a final score reaching the
+target (:func:`reached_target`), a PC captured before the cutoff (:func:`captured`,
+:func:`pc_counts`) and the "k/n" cells (:func:`k_of_n`, :func:`split_k_of_n`,
+:func:`missed_target`).
 
 >>> scores = pd.DataFrame({"measure": "m", "seed": 0, "iteration": [0, 1], "score": [.1, .99]})
 >>> thr = pd.DataFrame({"measure": ["m"], "seed": [0], "label": ["ctx"], "chance": [.5],
@@ -158,6 +162,55 @@ def theory_table(ds: Any, measures: Sequence[str]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=cols)
 
 
+def last_rows(scores: pd.DataFrame, measure: str, *, first: bool = False) -> pd.DataFrame:
+    """Each seed's last recorded row of ``measure`` in ``scores`` (the largest
+    ``iteration``; ``first=True``: the smallest), one row per seed in seed order."""
+    s = scores[scores["measure"] == measure]
+    g = s.sort_values(["seed", "iteration"]).groupby("seed")
+    return g.head(1) if first else g.tail(1)
+
+
+def reached_target(finals: Any, target: float, is_distance: bool) -> Any:
+    """Which final scores reached ``target``: ``final ≥ target`` (a distance: ``final ≤
+    target``, it fell to it); elementwise on a Series or array."""
+    return finals <= target if is_distance else finals >= target
+
+
+def captured(capture_score: Any, cutoff: float) -> Any:
+    """Which PCs were captured before the score reached ``cutoff``: ``capture_score ≤
+    cutoff`` (a PC never captured, NaN, is not); elementwise on a Series or array."""
+    return capture_score <= cutoff
+
+
+def pc_counts(pc_capture: pd.DataFrame, cutoff: float) -> tuple[float, int]:
+    """One measure's ``pc_capture`` rows → (mean over seeds of the number of PCs
+    :func:`captured` before ``cutoff``, the most PCs any seed has)."""
+    p = pc_capture
+    n_captured = captured(p["capture_score"], cutoff).groupby(p["seed"]).sum()
+    return float(n_captured.mean()), int(p.groupby("seed")["pc"].count().max())
+
+
+def k_of_n(k: int, n: int) -> str:
+    """The summary's "k/n" cell (``target_reached``, ``reached:<label>``): k of n seeds."""
+    return f"{k}/{n}"
+
+
+def split_k_of_n(cell: object) -> tuple[int, int]:
+    """``(k, n)`` of a "k/n" cell written by :func:`k_of_n` (a DataFrame value or CSV text)."""
+    k, n = (int(x) for x in str(cell).split("/"))
+    return k, n
+
+
+def missed_target(row: Mapping[str, Any]) -> bool:
+    """Whether none of a summary row's seeds reached the target (its ``target_reached`` is
+    "0/n"); ``False`` when the summary has no ``target_reached`` column.
+
+    >>> [missed_target(r) for r in ({"target_reached": "0/3"}, {"target_reached": "1/3"}, {})]
+    [True, False, False]
+    """
+    return "target_reached" in row and split_k_of_n(row["target_reached"])[0] == 0
+
+
 def _n_reached(measure: str, finals: pd.Series, target: float) -> int:
     """How many final scores reached ``target`` (a distance: fell to it)."""
     from ..measures import measure as get_measure
@@ -166,7 +219,7 @@ def _n_reached(measure: str, finals: pd.Series, target: float) -> int:
         dist = get_measure(measure).is_distance
     except ValueError:  # not a registered name (a hand-made table): a score
         dist = False
-    return int((finals <= target).sum() if dist else (finals >= target).sum())
+    return int(reached_target(finals, target, dist).sum())
 
 
 def summary_table(
@@ -190,8 +243,7 @@ def summary_table(
     labels = list(dict.fromkeys(thresholds["label"])) if len(thresholds) else []
     rows = []
     for m in ms:
-        s = scores[scores["measure"] == m]
-        last = s.sort_values(["seed", "iteration"]).groupby("seed").tail(1)
+        last = last_rows(scores, m)
         row: dict[str, object] = {
             "measure": m,
             "seeds": int(last["seed"].nunique()),
@@ -199,7 +251,7 @@ def summary_table(
             "final_score": float(last["score"].mean()) if len(last) else math.nan,
         }
         if target is not None:
-            row["target_reached"] = f"{_n_reached(m, last['score'], target)}/{len(last)}"
+            row["target_reached"] = k_of_n(_n_reached(m, last["score"], target), len(last))
         if len(ms) and scores.groupby("measure")["seed"].nunique().max() > 1:
             row["final_score_min"] = float(last["score"].min()) if len(last) else math.nan
             row["final_score_max"] = float(last["score"].max()) if len(last) else math.nan
@@ -208,12 +260,10 @@ def summary_table(
             v = t[t["label"] == lab]["threshold_score"]
             reached = v.dropna()
             row[f"threshold_score:{lab}"] = float(reached.mean()) if len(reached) else math.nan
-            row[f"reached:{lab}"] = f"{len(reached)}/{len(v)}"
+            row[f"reached:{lab}"] = k_of_n(len(reached), len(v))
         p = pc_capture[pc_capture["measure"] == m]
         if len(p):
-            captured = (p["capture_score"] <= cutoff).groupby(p["seed"]).sum()
-            row["pcs_captured"] = float(captured.mean())
-            row["n_pcs"] = int(p.groupby("seed")["pc"].count().max())
+            row["pcs_captured"], row["n_pcs"] = pc_counts(p, cutoff)
         else:
             row["pcs_captured"] = math.nan
             row["n_pcs"] = 0

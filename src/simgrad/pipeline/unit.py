@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from .._io import args_hash
+from .tables import captured
 
 __all__ = [
     "FORMAT",
@@ -227,7 +228,7 @@ def analyse_unit(
     arrays["explained_variance_ratio"] = np.asarray(pcs.explained_variance_ratio, np.float64)
     arrays["capture_score"] = np.asarray(cap, dtype=np.float64)
     t_pc = time.perf_counter() - t2
-    n_cap = int((arrays["capture_score"] <= options.cutoff).sum())  # NaN (never) is not ≤
+    n_cap = int(captured(arrays["capture_score"], options.cutoff).sum())
     log(
         f"  PC capture: {n_cap}/{len(arrays['capture_score'])} PCs captured before the score "
         f"reached {options.cutoff:g}  [{t_pc:.1f} s]"

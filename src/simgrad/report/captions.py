@@ -19,6 +19,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..pipeline.tables import missed_target
+
 __all__ = ["RunFacts", "captions", "run_facts"]
 
 _SCHEMES = {
@@ -111,11 +113,11 @@ def run_facts(result: Any) -> RunFacts:
     from ..measures import short_name
 
     opts, ds, s = result.options, result.dataset, result.summary
-    missed = {}
-    if "target_reached" in s.columns:
-        for _, r in s.iterrows():
-            if str(r["target_reached"]).startswith("0/"):
-                missed[short_name(r["measure"])] = float(r["final_score"])
+    missed = {
+        short_name(r["measure"]): float(r["final_score"])
+        for _, r in s.iterrows()
+        if missed_target(r)
+    }
     schemes = {}
     for lab in result.info["dataset"]["labels_decoded"]:
         n_time = ds.data.shape[0] if ds.is_temporal else None

@@ -43,6 +43,8 @@ from html import escape
 
 import pandas as pd
 
+from ..pipeline.tables import last_rows, pc_counts, reached_target
+
 __all__ = ["Claim", "Num", "findings_html", "result_findings", "run_findings", "text"]
 
 
@@ -144,17 +146,12 @@ def _join(items: Sequence[Part | list]) -> list:
     return flat
 
 
-def _last(scores: pd.DataFrame, m: str) -> pd.DataFrame:
-    s = scores[scores["measure"] == m]
-    return s.sort_values(["seed", "iteration"]).groupby("seed").tail(1)
-
-
 def _target_sentence(
     scores: pd.DataFrame, m: str, name: str, target: float, is_distance: bool
 ) -> list[Part]:
-    last = _last(scores, m)
+    last = last_rows(scores, m)
     n = len(last)
-    ok = last["score"] <= target if is_distance else last["score"] >= target
+    ok = reached_target(last["score"], target, is_distance)
     where = {"measure": m}
     fin = Num(float(last["score"].mean()), "scores", where, "score", "last")
     its = Num(float(last["iteration"].mean()), "scores", where, "iteration", "last", digits=0)
@@ -252,8 +249,7 @@ def _pcs(pcs: pd.DataFrame, m: str, cutoff: float) -> tuple[Num, Num] | None:
     if not len(p):
         return None
     where = {"measure": m}
-    cap = (p["capture_score"] <= cutoff).groupby(p["seed"]).sum().mean()
-    total = p.groupby("seed")["pc"].count().max()
+    cap, total = pc_counts(p, cutoff)
     return (
         Num(float(cap), "pc_capture", where, "capture_score", "count_le", bound=cutoff),
         Num(float(total), "pc_capture", where, "pc", "count"),

@@ -30,6 +30,7 @@ import pandas as pd
 
 from .._io import csv_text
 from ..measures import short_name
+from ..pipeline.tables import split_k_of_n
 from .figures import color_hex
 
 __all__ = ["figure_html", "measure_name_html", "page_head", "render_report", "table_html"]
@@ -152,14 +153,14 @@ def _summary_cell(row: dict[str, str], col: str) -> tuple[str, str] | None:
     """Summary cells that need their row: the target flag, thresholds reached by some seeds
     only, the final score's range over seeds, PCs captured out of how many."""
     if col == "target_reached":
-        k, n = (int(x) for x in row[col].split("/"))
+        k, n = split_k_of_n(row[col])
         if k == n:
             return "reached", "ok"
         return ("MISSED" if k == 0 else f"MISSED in {n - k}/{n}"), "missed"
     if col.startswith("threshold_score:") and row[col] != "":
         reached = row.get("reached:" + col.split(":", 1)[1], "")
         text = _num(row[col])
-        if reached and not reached.startswith(row["seeds"] + "/"):
+        if reached and split_k_of_n(reached)[0] != int(row["seeds"]):
             text += f" <small>({escape(reached)} seeds)</small>"
         return text, ""
     if col == "final_score" and row.get("final_score_min", "") != "" and row["seeds"] != "1":

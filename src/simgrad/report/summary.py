@@ -17,6 +17,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..pipeline.tables import split_k_of_n
+
 __all__ = ["format_summary"]
 
 
@@ -28,9 +30,8 @@ def _fmt(v: object, digits: int = 3, empty: str = "—") -> str:
     return str(v)
 
 
-def _target_cell(reached: str) -> str:
+def _target_cell(k: int, n: int) -> str:
     """``"yes"`` when every seed reached the target, ``"MISSED"`` when none did, else k/n."""
-    k, n = (int(x) for x in reached.split("/"))
     return "yes" if k == n else ("MISSED" if k == 0 else f"{k}/{n} seeds")
 
 
@@ -60,12 +61,12 @@ def format_summary(
     for _, r in table.iterrows():
         cells = [names.get(r["measure"], r["measure"]), _fmt(r["iterations"], 0), _final_cell(r)]
         if flag:
-            cells.append(_target_cell(str(r["target_reached"])))
+            cells.append(_target_cell(*split_k_of_n(r["target_reached"])))
         for lab in labels:
             v = r[f"threshold_score:{lab}"]
             reached = r[f"reached:{lab}"]
             text = _fmt(v, empty="never")
-            if reached and not reached.startswith(str(r["seeds"])) and text != "never":
+            if reached and text != "never" and split_k_of_n(reached)[0] != int(r["seeds"]):
                 text += f" ({reached})"
             cells.append(text)
         pcs = r["pcs_captured"]
@@ -87,7 +88,7 @@ def format_summary(
         missed = [
             names.get(r["measure"], r["measure"])
             for _, r in table.iterrows()
-            if not str(r["target_reached"]).startswith(str(r["seeds"]) + "/")
+            if split_k_of_n(r["target_reached"])[0] != int(r["seeds"])
         ]
         if missed:
             note += (

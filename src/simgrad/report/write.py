@@ -33,6 +33,7 @@ from .._io import (
 )
 from ..pipeline import TABLE_COLUMNS, RunResult
 from ..pipeline.progress import Progress
+from ..pipeline.tables import missed_target
 from . import figures as F
 from .captions import captions, run_facts
 from .chance import with_chance
@@ -48,10 +49,7 @@ _LEGACY_OUTPUTS = [
 
 def _missed(result: RunResult) -> list[str]:
     """The measures none of whose seeds reached the target."""
-    s = result.summary
-    if "target_reached" not in s.columns:
-        return []
-    return [r["measure"] for _, r in s.iterrows() if str(r["target_reached"]).startswith("0/")]
+    return [r["measure"] for _, r in result.summary.iterrows() if missed_target(r)]
 
 
 def _figures(result: RunResult, colors: dict) -> dict[str, Any]:
