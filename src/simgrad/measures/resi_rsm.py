@@ -16,9 +16,10 @@
   centred data and r its rank (the squared distance; no square root, like ReSi).
   Eigenvalues below the rank tolerance count as zero (the reference's exact ``> 0`` test
   inverts rounding noise when d > n).
-- ``bures_distance``            √(tr K̃_X + tr K̃_Y − 2 tr (K̃_X^{1/2} K̃_Y K̃_X^{1/2})^{1/2}) of the
-  centred linear kernels (Tang et al. 2020); computed as √(‖X̃‖² + ‖Ỹ‖² − 2‖X̃ᵀỸ‖_*), the
-  same number (the eigenvalues of K̃_X K̃_Y are the squared singular values of X̃ᵀỸ).
+
+``bures_distance`` (Tang et al. 2020, in ReSi) is the shape-metric family's measure
+(``measures/shape.py``): √(‖X̃‖² + ‖Ỹ‖² − 2‖X̃ᵀỸ‖_*), the Bures distance of the centred
+linear kernels; only its description is given here.
 
 >>> import torch
 >>> X = torch.randn(30, 4, dtype=torch.float64)
@@ -31,13 +32,12 @@ from __future__ import annotations
 
 import torch
 
-from .linalg import bures_metric, center, double_center, fro2, nuclear_terms, safe_sqrt, tiny
+from .linalg import center, double_center, fro2, safe_sqrt, tiny
 from .plain import card_fields, register_plain
 from .registry import describe
 from .resi_statistics import squared_distances
 
 __all__ = [
-    "bures_distance",
     "distance_correlation",
     "eigenspace_overlap_score",
     "gulp",
@@ -85,11 +85,6 @@ def gulp(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     with torch.no_grad():
         ux, uy = span_basis(center(x)), span_basis(center(y))
         return (fro2(ux) + fro2(uy) - 2 * fro2(ux.transpose(-1, -2) @ uy)).clamp_min(0)
-
-
-def bures_distance(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """Bures distance of the centred linear kernels."""
-    return bures_metric(*nuclear_terms(center(x), center(y)))
 
 
 _RESI = (
@@ -163,26 +158,12 @@ _CARDS = {
         ),
         cost="O(n·d²) (two thin SVDs)",
     ),
-    "bures_distance": dict(
-        form="distance",
-        what="Bures distance between the centred linear kernels (nn_similarity_index)",
-        formula="√(tr K̃_X + tr K̃_Y − 2 tr(K̃_X^½ K̃_Y K̃_X^½)^½) = √(‖X̃‖² + ‖Ỹ‖² − 2‖X̃ᵀỸ‖_*)",
-        rng=(0.0, float("inf")),
-        refs=(
-            "Tang et al. 2020, Similarity of neural networks with gradients (arXiv "
-            "2003.11498); github.com/amzn/xfer nn_similarity_index",
-        ),
-        metric=True,
-        invariances=("permutation", "orthogonal", "translation"),
-        cost="O(n·d² + d³) (cross-covariance + singular values)",
-    ),
 }
 _FNS = {
     "rsm_norm_difference": rsm_norm_difference,
     "distance_correlation": distance_correlation,
     "eigenspace_overlap_score": eigenspace_overlap_score,
     "gulp": gulp,
-    "bures_distance": bures_distance,
 }
 for _name, _fields in _CARDS.items():
     register_plain(_name, _FNS[_name], lambda values, _f=_fields: card_fields(**_f))
