@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import numpy as np
 import torch
@@ -196,7 +197,7 @@ def _count_cpu(xk: torch.Tensor, yk: torch.Tensor) -> tuple[int, int, int] | Non
     both), and an O(M log M) count of the discordant pairs along it.
     """
     try:
-        from scipy.stats._stats import _kendall_dis  # noqa: F401 - used by _discordant
+        from scipy.stats._stats import _kendall_dis
     except ImportError:  # pragma: no cover - a scipy without the private helper
         return None
     m = xk.shape[-1]
@@ -204,37 +205,48 @@ def _count_cpu(xk: torch.Tensor, yk: torch.Tensor) -> tuple[int, int, int] | Non
     if 2 * bits > 62:  # pragma: no cover - 2³¹ entries: an RDM of 65 000 samples
         return None
     n0 = m * (m - 1) // 2
-    parallel = torch.get_num_threads() > 1 and m >= 1 << 16
-    with ThreadPoolExecutor(2 if parallel else 1) as pool:  # numpy's sorts release the GIL
-        fy = pool.submit(_dense_ranks, yk.numpy())
+    if torch.get_num_threads() > 1 and m >= 1 << 16:
+        with ThreadPoolExecutor(2) as pool:  # numpy's sorts and the count release the GIL
+            fy = pool.submit(_dense_ranks, yk.numpy())
+            rx, n1 = _dense_ranks(xk.numpy())
+            ry, n2 = fy.result()
+            n3, rx, ry = _lexsorted(rx, ry, bits, n1 and n2)
+            nd = _discordant(_kendall_dis, rx, ry, pool)
+    else:  # one thread, as torch is told
+        ry, n2 = _dense_ranks(yk.numpy())
         rx, n1 = _dense_ranks(xk.numpy())
-        ry, n2 = fy.result()
-        pair = rx  # (rank_x, rank_y) packed in place
-        pair <<= bits
-        pair |= ry
-        del rx, ry
-        pair.sort()
-        n3 = _tied_np(np.concatenate([[True], pair[1:] != pair[:-1]])) if n1 and n2 else 0
-        ry = pair & ((1 << bits) - 1)
-        rx = np.right_shift(pair, bits, out=pair)
-        nd = _discordant(rx, ry, pool if parallel else None)
+        n3, rx, ry = _lexsorted(rx, ry, bits, n1 and n2)
+        nd = _discordant(_kendall_dis, rx, ry, None)
     return n0 - n1 - n2 + n3 - 2 * nd, n1, n2
 
 
-def _discordant(rx: np.ndarray, ry: np.ndarray, pool: ThreadPoolExecutor | None) -> int:
-    """Pairs i < j of different x with ry_i > ry_j, for ``rx`` sorted (scipy's Fenwick tree).
+def _lexsorted(
+    rx: np.ndarray, ry: np.ndarray, bits: int, ties: bool
+) -> tuple[int, np.ndarray, np.ndarray]:
+    """(n₃, rank_x, rank_y) in the lexicographic order by (x, y): one value sort of the pairs
+    packed into ``rx`` in place; n₃ (pairs tied in both) counted only when both have ties."""
+    pair = rx
+    pair <<= bits
+    pair |= ry
+    pair.sort()
+    n3 = _tied_np(np.concatenate([[True], pair[1:] != pair[:-1]])) if ties else 0
+    ry = pair & ((1 << bits) - 1)
+    return n3, np.right_shift(pair, bits, out=pair), ry
+
+
+def _discordant(count: Any, rx: np.ndarray, ry: np.ndarray, pool: ThreadPoolExecutor | None) -> int:
+    """Pairs i < j of different x with ry_i > ry_j, for ``rx`` sorted, by ``count`` (scipy's
+    Fenwick tree ``_kendall_dis``).
 
     With a ``pool`` the sequence is cut at the x-group boundary nearest its middle: each half
     is counted in its own thread (the count releases the GIL) and the pairs across the cut
     are counted from the halves' sorted ranks by one ``searchsorted``."""
-    from scipy.stats._stats import _kendall_dis
-
     m = rx.size
     h = int(np.searchsorted(rx, rx[m // 2 - 1], side="right")) if pool is not None else m
     if h >= m:
-        return int(_kendall_dis(rx, ry))
-    first = pool.submit(_kendall_dis, rx[:h], ry[:h])
-    second = int(_kendall_dis(rx[h:], ry[h:]))
+        return int(count(rx, ry))
+    first = pool.submit(count, rx[:h], ry[:h])
+    second = int(count(rx[h:], ry[h:]))
     lo, hi = np.sort(ry[:h]), np.sort(ry[h:])
     cross = int(h * (m - h) - np.searchsorted(lo, hi, side="right").sum())
     return int(first.result()) + second + cross
