@@ -35,6 +35,22 @@ def _numerical_errors() -> tuple[type[BaseException], ...]:
     return (np.linalg.LinAlgError, torch.linalg.LinAlgError, FloatingPointError, OverflowError)
 
 
+def measure_names(text: str) -> list[str]:
+    """The names of a ``--measures A,B,...`` option, each known to ``sg.measure``; raises
+    :class:`_Error` with one clear line."""
+    from ..measures import measure
+
+    names = [m.strip() for m in text.split(",") if m.strip()]
+    if not names:
+        raise _Error("--measures: give at least one measure name.")
+    for n in names:
+        try:
+            measure(n)
+        except ValueError as exc:
+            raise _Error(f"--measures: {exc}") from None
+    return names
+
+
 def load_array(path: str, argname: str) -> np.ndarray:
     """Read a representation from ``.npy`` or ``.npz`` (array ``data``), else via
     ``sg.datasets.from_file``. Raises :class:`_Error` with one clear line."""
@@ -140,17 +156,9 @@ def _json_safe(obj: Any) -> Any:
 
 
 def _run(args: argparse.Namespace) -> int:
-    import simgrad as sg
 
     try:
-        names = [m.strip() for m in args.measures.split(",") if m.strip()]
-        if not names:
-            raise _Error("--measures: give at least one measure name.")
-        for n in names:
-            try:
-                sg.measure(n)
-            except ValueError as exc:
-                raise _Error(f"--measures: {exc}") from None
+        names = measure_names(args.measures)
         x = load_array(args.x, "X")
         y = load_array(args.y, "Y")
         try:

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from .compare import _Error, load_array
+from .compare import _Error, load_array, measure_names
 
 
 def load_factory(spec: str) -> Any:
@@ -89,14 +89,7 @@ def _run(args: argparse.Namespace) -> int:
     from simgrad.report.layers import write_layers
 
     try:
-        names = [m.strip() for m in args.measures.split(",") if m.strip()]
-        if not names:
-            raise _Error("--measures: give at least one measure name.")
-        for n in names:
-            try:
-                sg.measure(n)
-            except ValueError as exc:
-                raise _Error(f"--measures: {exc}") from None
+        names = measure_names(args.measures)
         factory = load_factory(args.model)
         target = _target(args.target)
         made = factory()
